@@ -1,0 +1,15 @@
+//! Reading `supervisord.conf` exactly as supervisor 4.3 reads it.
+//!
+//! Owns the text → typed model path: `ini` (the Python RawConfigParser dialect, with
+//! line numbers), `expand` (`%(name)s`), `value` (conversions), `shlex` (command and
+//! `environment=` splitting), `build` (sections → model, every error collected),
+//! `model` (the types) and `error`. Must not use tokio or any other module of the crate:
+//! everything else stands on this one.
+
+pub mod error;
+pub mod model;
+pub mod shlex;
+pub mod value;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use model::*;
