@@ -31,9 +31,8 @@ pub struct Config {
     pub groups: Vec<GroupConfig>,
     /// `[rpcinterface:x]` sections.
     pub rpcinterfaces: Vec<RpcInterfaceConfig>,
-    /// Warnings and notices for the activity log (the reference queues them until its
-    /// log is open). Not part of the model's JSON.
-    #[serde(skip)]
+    /// Warnings and notices for the activity log, in the order the reference logs them
+    /// (critical, then warnings, then infos); it queues them until its log is open.
     pub messages: Vec<ParseMessage>,
 }
 
