@@ -7,4 +7,6 @@
 
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod config;
+pub mod daemon;

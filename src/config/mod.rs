@@ -6,10 +6,15 @@
 //! `model` (the types) and `error`. Must not use tokio or any other module of the crate:
 //! everything else stands on this one.
 
+pub mod build;
 pub mod error;
+pub mod expand;
+pub mod ini;
 pub mod model;
 pub mod shlex;
 pub mod value;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
+
+pub use build::{load, load_ctl, load_str, LoadOptions, Overrides};

@@ -66,14 +66,14 @@ impl Config {
         }
         self.http_servers
             .iter()
-            .filter_map(|s| match &s.listen {
+            .rev()
+            .find_map(|s| match &s.listen {
                 Listen::Inet { host, port } => {
                     let host = if host.is_empty() { "localhost" } else { host };
                     Some(format!("http://{host}:{port}"))
                 }
                 Listen::Unix { .. } => None,
             })
-            .last()
     }
 }
 

@@ -193,7 +193,8 @@ pub fn octal(text: &str) -> ValueResult<u32> {
 }
 
 /// Signal names Python's `signal` module knows on Linux, with their numbers. The
-/// first name listed for a number is the canonical one.
+/// first name listed for a number is the one supervisord prints (for 29 that is
+/// `SIGPOLL`, the last alias Python's module defines).
 const SIGNALS: &[(&str, i32)] = &[
     ("SIGHUP", 1),
     ("SIGINT", 2),
@@ -225,8 +226,8 @@ const SIGNALS: &[(&str, i32)] = &[
     ("SIGVTALRM", 26),
     ("SIGPROF", 27),
     ("SIGWINCH", 28),
-    ("SIGIO", 29),
     ("SIGPOLL", 29),
+    ("SIGIO", 29),
     ("SIGPWR", 30),
     ("SIGSYS", 31),
     ("SIGRTMIN", 34),
@@ -683,6 +684,7 @@ mod tests {
         }
         assert_eq!(signal_name(6), Some("SIGABRT"));
         assert_eq!(signal_name(17), Some("SIGCHLD"));
+        assert_eq!(signal_name(29), Some("SIGPOLL"));
         assert_eq!(signal_name(40), None);
     }
 
@@ -736,7 +738,8 @@ mod tests {
 
     #[test]
     fn inet_addresses() {
-        let cases: &[(&str, Result<(&str, u16), &str>)] = &[
+        type Case<'a> = (&'a str, Result<(&'a str, u16), &'a str>);
+        let cases: &[Case] = &[
             ("9001", Ok(("", 9001))),
             (":9001", Ok(("", 9001))),
             ("*:9001", Ok(("", 9001))),
