@@ -11,3 +11,4 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod process;
+pub mod rpc;
