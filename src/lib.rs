@@ -12,3 +12,4 @@ pub mod config;
 pub mod daemon;
 pub mod process;
 pub mod rpc;
+pub mod supervisor;
