@@ -7,6 +7,7 @@
 //! everything else stands on this one.
 
 pub mod build;
+pub mod diff;
 pub mod error;
 pub mod expand;
 pub mod ini;
