@@ -547,6 +547,8 @@ fn global_reaper_body() {
     runtime.block_on(async {
         os::daemon::set_child_subreaper().expect("subreaper");
         let (reaper, mut events) = Reaper::global().expect("global reaper");
+        let second = Reaper::global().expect_err("one global reaper per process");
+        assert_eq!(second.kind(), std::io::ErrorKind::AlreadyExists);
 
         // Children of ours, started from several threads at once and exiting at once.
         let starters: Vec<_> = (0..3)

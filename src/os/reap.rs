@@ -22,6 +22,7 @@
 use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::unix::AsyncFd;
@@ -74,8 +75,13 @@ impl Reaper {
     /// The daemon's reaper: catches SIGCHLD and reaps every child of this process.
     /// Must be called inside a tokio runtime; the reaping task runs there until the
     /// receiver is dropped.
+    ///
+    /// Only one global reaper can run per process (two would steal each other's
+    /// children); a second call fails with `AlreadyExists` until the first one's task has
+    /// ended.
     pub fn global() -> io::Result<(Reaper, UnboundedReceiver<Reaped>)> {
         let runtime = current_runtime()?;
+        let claim = GlobalClaim::take()?;
         let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?;
         let known = Arc::new(Mutex::new(HashSet::new()));
         let (events, receiver) = unbounded_channel();
@@ -85,6 +91,7 @@ impl Reaper {
             events: events.clone(),
         };
         runtime.spawn(async move {
+            let _claim = claim;
             // The first pass collects children that ended before SIGCHLD was caught.
             loop {
                 for event in reap_all(&known) {
@@ -157,6 +164,29 @@ impl Reaper {
             let _ = events.send(event);
         });
         Ok(())
+    }
+}
+
+static GLOBAL_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Held by the global reaping task; released when the task ends or is dropped.
+struct GlobalClaim;
+
+impl GlobalClaim {
+    fn take() -> io::Result<GlobalClaim> {
+        if GLOBAL_RUNNING.swap(true, Ordering::SeqCst) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a global reaper is already running in this process",
+            ));
+        }
+        Ok(GlobalClaim)
+    }
+}
+
+impl Drop for GlobalClaim {
+    fn drop(&mut self) {
+        GLOBAL_RUNNING.store(false, Ordering::SeqCst);
     }
 }
 

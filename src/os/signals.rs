@@ -114,6 +114,7 @@ impl SignalReceiver {
 
     fn make() -> io::Result<SignalReceiver> {
         use nix::fcntl::OFlag;
+        tokio::runtime::Handle::try_current().map_err(|e| io::Error::other(e.to_string()))?;
         let (reader, writer) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
         // SAFETY: an OwnedFd always reports the same, open descriptor until dropped.
         let wake =
