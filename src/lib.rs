@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod log;
 pub mod os;
 pub mod process;
 pub mod rpc;
