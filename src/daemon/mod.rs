@@ -5,12 +5,13 @@
 //! stdout/stderr). The supervision itself lives in `supervisor`; Unix mechanics in `os`.
 
 pub mod args;
+mod serve;
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::config::{self, Config, ConfigErrors, LoadOptions, MessageLevel};
-use args::{Action, DaemonArgs, Invocation};
+use args::{Action, Invocation};
 
 /// Runs `supervisord` with `argv` (program name first) and returns its exit status.
 pub fn main(argv: Vec<String>) -> i32 {
@@ -49,12 +50,12 @@ pub fn main(argv: Vec<String>) -> i32 {
     match args.action {
         Action::Check => check(&path, &config),
         Action::PrintConfig => print_config(&config),
-        Action::Serve => serve(config, &args),
+        Action::Serve => serve::serve(config, &path, options, &args, &progname),
     }
 }
 
 /// The reference's usage failure: `Error: <msg>` lines, the help hint, exit 2.
-fn usage_error(progname: &str, messages: &[String]) -> i32 {
+pub(crate) fn usage_error(progname: &str, messages: &[String]) -> i32 {
     let mut err = std::io::stderr().lock();
     for m in messages {
         let _ = writeln!(err, "Error: {m}");
@@ -63,7 +64,7 @@ fn usage_error(progname: &str, messages: &[String]) -> i32 {
     2
 }
 
-fn config_error(progname: &str, errors: &ConfigErrors) -> i32 {
+pub(crate) fn config_error(progname: &str, errors: &ConfigErrors) -> i32 {
     let lines: Vec<String> = errors.errors().iter().map(ToString::to_string).collect();
     usage_error(progname, &lines)
 }
@@ -97,9 +98,4 @@ fn print_config(config: &Config) -> i32 {
             1
         }
     }
-}
-
-fn serve(_config: Config, _args: &DaemonArgs) -> i32 {
-    eprintln!("Error: serving is being built; use --check or --print-config");
-    1
 }

@@ -333,6 +333,12 @@ impl Handle {
         self.ask(|reply| Command::RemoveGroup { name, reply }).await
     }
 
+    /// Asks the core to shut down without waiting for an answer (from `Drop`).
+    pub(crate) fn request_shutdown(&self) {
+        let (reply, _) = oneshot::channel();
+        let _ = self.commands.try_send(Command::Shutdown { reply });
+    }
+
     /// Stops everything and ends the core.
     pub async fn shutdown(&self) -> Result<(), Fault> {
         self.ask(|reply| Command::Shutdown { reply }).await
