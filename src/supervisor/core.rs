@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::config::{
     diff, load, Config, ConfigErrors, GroupConfig, GroupKind, LoadOptions, LogLevel, ProcessConfig,
 };
-use crate::log::capture::{OutputEvent, OutputEventKind, ProcessLogs, StreamSpec};
+use crate::log::capture::{OutputEvent, OutputEventKind, ProcessLogs, StreamRole, StreamSpec};
 use crate::log::{auto, ActivityLog, LogPipeline};
 use crate::os::{self, DaemonSignal, Reaped, Reaper, SignalReceiver, SpawnSpec};
 use crate::process::{Ctx, Effect, ExitStatus, Input, KillError, Process, ProcessState};
@@ -30,6 +30,7 @@ use super::api::{
 };
 use super::event::Event;
 use super::handle::{Command, Reply};
+use super::listener::{Listener, ListenerEffect, ListenerState, PoolBuffer};
 use super::table::{Group, Proc, ProcId, Table, Target};
 
 /// How long a reaped child's output may take to be drained before its state changes
@@ -90,6 +91,15 @@ enum Internal {
     Drained { id: ProcId, status: ExitStatus },
     /// A child's stdin pipe can take more bytes.
     StdinWritable { id: ProcId },
+    /// An event listener wrote to its stdout (the protocol channel).
+    ListenerOutput { id: ProcId, data: bytes::Bytes },
+}
+
+/// An event listener pool: its subscriptions and buffer.
+struct Pool {
+    group: String,
+    subscriptions: Vec<String>,
+    buffer: PoolBuffer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -201,6 +211,9 @@ pub(crate) struct Core {
     stdins: HashMap<ProcId, Stdin>,
     stopping: Option<Stopping>,
     last_tick: i64,
+    pools: Vec<Pool>,
+    listeners: HashMap<ProcId, Listener>,
+    next_event_serial: u64,
 }
 
 fn wall_now() -> SystemTime {
@@ -251,6 +264,9 @@ impl Core {
             stdins: HashMap::new(),
             stopping: None,
             last_tick: 0,
+            pools: Vec::new(),
+            listeners: HashMap::new(),
+            next_event_serial: 0,
         }
     }
 
@@ -377,6 +393,13 @@ impl Core {
             ids.push(id);
         }
         let name = config.name.clone();
+        if let GroupKind::EventListener(pool) = &config.kind {
+            self.pools.push(Pool {
+                group: name.clone(),
+                subscriptions: pool.events.clone(),
+                buffer: PoolBuffer::new(&name, pool.buffer_size),
+            });
+        }
         self.table.groups.push(Group {
             config,
             procs: ids.clone(),
@@ -470,9 +493,109 @@ impl Core {
         }
     }
 
+    /// Offers an event to every subscribed pool (one supervisord-wide serial for all
+    /// of them) and to the host's subscribers.
     fn emit(&mut self, event: Event) {
+        let mut serial = None;
+        let mut logs = Vec::new();
+        for pool in &mut self.pools {
+            if !pool.subscriptions.iter().any(|s| event.matches(s)) {
+                continue;
+            }
+            let serial = *serial.get_or_insert_with(|| {
+                let s = self.next_event_serial;
+                self.next_event_serial += 1;
+                s
+            });
+            logs.extend(pool.buffer.accept(serial, event.name(), event.payload()));
+        }
+        for (level, text) in logs {
+            self.activity.log(level, text);
+        }
         // No subscriber is not an error: events are offered, never awaited.
         let _ = self.events.send(event);
+    }
+
+    /// Sends buffered events to listeners that are RUNNING and READY, oldest first, each
+    /// to the first such listener of its pool; stops at the first event no listener
+    /// takes.
+    fn dispatch_events(&mut self) {
+        for index in 0..self.pools.len() {
+            if self.pools[index].buffer.is_empty() {
+                continue;
+            }
+            let Some(group) = self.table.group_index(&self.pools[index].group) else {
+                continue;
+            };
+            let ids = self.table.groups[group].procs.clone();
+            let capable = |core: &Core, id: &ProcId| {
+                core.table
+                    .get(*id)
+                    .is_some_and(|p| p.state() == ProcessState::Running)
+                    && core
+                        .listeners
+                        .get(id)
+                        .is_some_and(|l| l.state() == ListenerState::Ready)
+            };
+            while let Some(event) = self.pools[index].buffer.pop() {
+                let mut delivered = false;
+                let mut any_capable = false;
+                for id in &ids {
+                    if !capable(self, id) {
+                        continue;
+                    }
+                    any_capable = true;
+                    let name = self
+                        .table
+                        .get(*id)
+                        .map(|p| p.machine.name().to_string())
+                        .unwrap_or_default();
+                    let envelope = self.pools[index]
+                        .buffer
+                        .envelope(&self.stored.supervisord.identifier, &event);
+                    if self.write_stdin(*id, envelope.into_bytes()).is_err() {
+                        self.activity.debug(format!(
+                            "epipe occurred while sending event {} to listener {name}, \
+                             listener state unchanged",
+                            event.serial
+                        ));
+                        continue;
+                    }
+                    self.activity
+                        .debug(format!("event {} sent to listener {name}", event.serial));
+                    if let Some(listener) = self.listeners.get_mut(id) {
+                        listener.sent(event.clone());
+                    }
+                    delivered = true;
+                    break;
+                }
+                if !delivered {
+                    if any_capable {
+                        let logs = self.pools[index].buffer.rebuffer(event);
+                        for (level, text) in logs {
+                            self.activity.log(level, text);
+                        }
+                    } else {
+                        self.pools[index].buffer.unpop(event);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The pool a listener process belongs to.
+    fn pool_of(&self, id: ProcId) -> Option<usize> {
+        let group = self.table.get(id)?.machine.group().to_string();
+        self.pools.iter().position(|p| p.group == group)
+    }
+
+    fn rebuffer(&mut self, id: ProcId, event: super::listener::Queued) {
+        if let Some(index) = self.pool_of(id) {
+            for (level, text) in self.pools[index].buffer.rebuffer(event) {
+                self.activity.log(level, text);
+            }
+        }
     }
 
     // ----- spawning ------------------------------------------------------------------
@@ -524,12 +647,28 @@ impl Core {
             }
             spec
         };
+        let mut stdout_spec = stream_spec(crate::log::Channel::Stdout, proc.auto_stdout.clone());
+        let listener_output = if self.pool_of(id).is_some() {
+            let (tx, mut rx) = mpsc::unbounded_channel::<bytes::Bytes>();
+            stdout_spec.events = None;
+            stdout_spec.role = StreamRole::EventListener(tx);
+            let internal = self.internal_tx.clone();
+            Some(async move {
+                while let Some(data) = rx.recv().await {
+                    if internal
+                        .send(Internal::ListenerOutput { id, data })
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+        } else {
+            None
+        };
         let stdout = self
             .pipeline
-            .prepare(stream_spec(
-                crate::log::Channel::Stdout,
-                proc.auto_stdout.clone(),
-            ))
+            .prepare(stdout_spec)
             .map_err(|e| e.spawn_error(&config.name))?;
         let stderr = if config.redirect_stderr {
             None
@@ -560,6 +699,10 @@ impl Core {
         }
         let spawned = self.reaper.spawn(&spec).map_err(|e| e.to_string())?;
         let pid = spawned.pid as u32;
+        if let Some(forward) = listener_output {
+            tokio::spawn(forward);
+            self.listeners.insert(id, Listener::new());
+        }
         self.table.by_pid.insert(pid, id);
         let start = |prepared, pipe: OwnedFd| match self.pipeline.start_stream(prepared, pid, pipe)
         {
@@ -634,8 +777,27 @@ impl Core {
         match internal {
             Internal::Drained { id, status } => {
                 self.feed(id, Input::Exited { status });
+                if let Some(event) = self.listeners.get_mut(&id).and_then(Listener::ended) {
+                    self.rebuffer(id, event);
+                }
             }
             Internal::StdinWritable { id } => self.flush_stdin(id),
+            Internal::ListenerOutput { id, data } => {
+                let name = self
+                    .table
+                    .get(id)
+                    .map(|p| p.machine.name().to_string())
+                    .unwrap_or_default();
+                let Some(listener) = self.listeners.get_mut(&id) else {
+                    return;
+                };
+                for effect in listener.feed(&name, &data) {
+                    match effect {
+                        ListenerEffect::Log(level, text) => self.activity.log(level, text),
+                        ListenerEffect::Rebuffer(event) => self.rebuffer(id, event),
+                    }
+                }
+            }
         }
     }
 
@@ -856,6 +1018,7 @@ impl Core {
         if !self.waiters.is_empty() {
             self.settle_waiters();
         }
+        self.dispatch_events();
         let stopping = self.stopping.as_ref()?;
         let outcome = stopping.outcome;
         if self.table.procs.values().all(|p| p.state().is_stopped()) {
@@ -1487,21 +1650,29 @@ impl Core {
         if proc.machine.pid() == 0 || proc.machine.killing() {
             return Err(Fault::NotRunning(name.to_string()));
         }
+        self.write_stdin(id, data)
+            .map_err(|()| Fault::NoFile(name.to_string()))
+    }
+
+    /// Queues bytes for a child's stdin and writes what the pipe takes now; an error
+    /// means the pipe is closed.
+    fn write_stdin(&mut self, id: ProcId, data: Vec<u8>) -> Result<(), ()> {
         let Some(stdin) = self.stdins.get_mut(&id) else {
-            return Err(Fault::NoFile(name.to_string()));
+            return Err(());
         };
+        let idle = stdin.backlog.is_empty();
         stdin.backlog.extend_from_slice(&data);
-        if stdin.backlog.len() == data.len() {
-            return self.flush_stdin_now(id, name);
+        if idle {
+            return self.flush_stdin_now(id);
         }
         Ok(())
     }
 
     /// Writes as much of the backlog as the pipe takes now; the rest waits for the pipe
-    /// to become writable. EPIPE closes our end (NO_FILE).
-    fn flush_stdin_now(&mut self, id: ProcId, name: &str) -> Result<(), Fault> {
+    /// to become writable. EPIPE (or any other error) closes our end.
+    fn flush_stdin_now(&mut self, id: ProcId) -> Result<(), ()> {
         let Some(stdin) = self.stdins.get_mut(&id) else {
-            return Err(Fault::NoFile(name.to_string()));
+            return Err(());
         };
         while !stdin.backlog.is_empty() {
             match nix::unistd::write(stdin.fd.get_ref(), &stdin.backlog) {
@@ -1522,7 +1693,7 @@ impl Core {
                 }
                 Err(_) => {
                     self.stdins.remove(&id);
-                    return Err(Fault::NoFile(name.to_string()));
+                    return Err(());
                 }
             }
         }
@@ -1530,8 +1701,7 @@ impl Core {
     }
 
     fn flush_stdin(&mut self, id: ProcId) {
-        let name = self.namespec_of(id);
-        let _ = self.flush_stdin_now(id, &name);
+        let _ = self.flush_stdin_now(id);
     }
 
     fn log_file(&mut self, name: String, channel: Channel, reply: Reply<Option<PathBuf>>) {
@@ -1678,9 +1848,11 @@ impl Core {
         for id in ids {
             self.set_deadline(id, None);
             self.stdins.remove(&id);
+            self.listeners.remove(&id);
             self.table.procs.remove(&id);
         }
         self.table.groups.remove(index);
+        self.pools.retain(|p| p.group != name);
         self.emit(Event::ProcessGroupRemoved {
             group: name.to_string(),
         });

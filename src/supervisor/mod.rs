@@ -16,6 +16,7 @@ pub use event::Event;
 pub use handle::Handle;
 
 mod core;
+mod listener;
 mod table;
 
 pub(crate) use self::core::Resources;
