@@ -167,6 +167,18 @@ fn python_tempdir(environ: &[(String, String)], cwd: &Path) -> PathBuf {
 
 /// Reads `path` (and the files it includes) into a validated model.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Config, ConfigErrors> {
+    load_merged(path, &[], options)
+}
+
+/// Like [`load`], with `extra` files read after the main file's own includes, exactly
+/// as if its `[include] files=` listed them: the platform-config-plus-app-config case
+/// (an app's three-line `[program:x]` file merged into a platform's configuration).
+/// `%(here)s` in each extra file is that file's directory.
+pub fn load_merged(
+    path: &Path,
+    extra: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<Config, ConfigErrors> {
     if !path.exists() {
         return Err(ConfigError::file(
             path,
@@ -181,37 +193,40 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Config, ConfigErrors> 
         )
     })?;
     let text = decode(&bytes, path)?;
-    load_str(&text, path, options)
+    parse(&text, path, extra, options)
 }
 
 /// Like [`load`], for text already in memory; `source` names the file (relative
 /// includes and `%(here)s` are resolved against its directory).
 pub fn load_str(text: &str, source: &Path, options: &LoadOptions) -> Result<Config, ConfigErrors> {
+    parse(text, source, &[], options)
+}
+
+fn parse(
+    text: &str,
+    source: &Path,
+    extra: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<Config, ConfigErrors> {
     let absolute = value::normpath(&options.cwd.join(source));
     let here = absolute
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
-    let mut builder = Builder {
-        ini: Ini::default(),
-        main_file: source.to_path_buf(),
-        file_order: vec![source.to_path_buf()],
-        here: here.clone(),
-        options,
-        errors: Vec::new(),
-        criticals: Vec::new(),
-        warnings: Vec::new(),
-        infos: Vec::new(),
-        env: table(
-            options
-                .environ
-                .iter()
-                .map(|(k, v)| (format!("ENV_{k}"), Expansion::Str(v.clone()))),
-        ),
-    };
+    let mut builder = Builder::new(source, &here, options);
     let parse_errors = builder.ini.read(text, source);
     builder.errors.extend(parse_errors);
-    let included_files = builder.read_includes(&here);
+    let mut included_files = builder.read_includes(&here);
+    if !extra.is_empty() {
+        if !builder.ini.has_section("include") {
+            builder.ini.expand_here(&here.to_string_lossy());
+        }
+        for file in extra {
+            if builder.read_included_file(file) {
+                included_files.push(file.clone());
+            }
+        }
+    }
     let config = builder.build(absolute, here, included_files);
     builder.finish(config)
 }
@@ -265,6 +280,53 @@ fn program_names(here: &str, program: &str, host: &str, group: &str) -> NameTabl
 }
 
 impl<'a> Builder<'a> {
+    fn new(source: &Path, here: &Path, options: &'a LoadOptions) -> Builder<'a> {
+        Builder {
+            ini: Ini::default(),
+            main_file: source.to_path_buf(),
+            file_order: vec![source.to_path_buf()],
+            here: here.to_path_buf(),
+            options,
+            errors: Vec::new(),
+            criticals: Vec::new(),
+            warnings: Vec::new(),
+            infos: Vec::new(),
+            env: table(
+                options
+                    .environ
+                    .iter()
+                    .map(|(k, v)| (format!("ENV_{k}"), Expansion::Str(v.clone()))),
+            ),
+        }
+    }
+
+    /// Reads one included file into the configuration (parse errors are recorded) and
+    /// resolves its `%(here)s`. False when it cannot be read: the reference skips such
+    /// files (a directory matched by a glob, say) without a word.
+    fn read_included_file(&mut self, file: &Path) -> bool {
+        self.infos.push(format!(
+            "Included extra file \"{}\" during parsing",
+            file.display()
+        ));
+        let Ok(bytes) = std::fs::read(file) else {
+            return false;
+        };
+        match decode(&bytes, file) {
+            Ok(text) => {
+                let errors = self.ini.read(&text, file);
+                self.errors.extend(errors);
+            }
+            Err(e) => self.errors.extend(e.0),
+        }
+        self.file_order.push(file.to_path_buf());
+        let dir = value::normpath(&self.options.cwd.join(file))
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "/".to_string());
+        self.ini.expand_here(&dir);
+        true
+    }
+
     fn here_str(&self) -> String {
         self.here.to_string_lossy().into_owned()
     }
@@ -386,29 +448,9 @@ impl<'a> Builder<'a> {
                 continue;
             }
             for file in matches {
-                self.infos.push(format!(
-                    "Included extra file \"{}\" during parsing",
-                    file.display()
-                ));
-                let Ok(bytes) = std::fs::read(&file) else {
-                    // The reference's parser skips files it cannot open (a directory
-                    // matched by the glob, say) without a word.
-                    continue;
-                };
-                match decode(&bytes, &file) {
-                    Ok(text) => {
-                        let errors = self.ini.read(&text, &file);
-                        self.errors.extend(errors);
-                    }
-                    Err(e) => self.errors.extend(e.0),
+                if self.read_included_file(&file) {
+                    included.push(file);
                 }
-                self.file_order.push(file.clone());
-                let dir = value::normpath(&self.options.cwd.join(&file))
-                    .parent()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "/".to_string());
-                self.ini.expand_here(&dir);
-                included.push(file);
             }
         }
         included
@@ -1327,23 +1369,7 @@ pub fn load_ctl(path: &Path, options: &LoadOptions) -> Result<CtlConfig, ConfigE
         )
     })?;
     let text = decode(&bytes, path)?;
-    let mut builder = Builder {
-        ini: Ini::default(),
-        main_file: path.to_path_buf(),
-        file_order: vec![path.to_path_buf()],
-        here: here.clone(),
-        options,
-        errors: Vec::new(),
-        criticals: Vec::new(),
-        warnings: Vec::new(),
-        infos: Vec::new(),
-        env: table(
-            options
-                .environ
-                .iter()
-                .map(|(k, v)| (format!("ENV_{k}"), Expansion::Str(v.clone()))),
-        ),
-    };
+    let mut builder = Builder::new(path, &here, options);
     let parse_errors = builder.ini.read(&text, path);
     builder.errors.extend(parse_errors);
     if !builder.ini.has_section(S) {

@@ -7,6 +7,7 @@
 //! everything else stands on this one.
 
 pub mod build;
+pub mod builder;
 pub mod diff;
 pub mod error;
 pub mod expand;
@@ -18,4 +19,5 @@ pub mod value;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
 
-pub use build::{load, load_ctl, load_str, LoadOptions, Overrides};
+pub use build::{load, load_ctl, load_merged, load_str, LoadOptions, Overrides};
+pub use builder::{ConfigBuilder, Program};

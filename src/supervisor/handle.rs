@@ -333,6 +333,57 @@ impl Handle {
         self.ask(|reply| Command::RemoveGroup { name, reply }).await
     }
 
+    /// Stops a process (waiting until it has stopped, if it was running) and starts it
+    /// again, waiting until it is RUNNING: `supervisorctl restart name`.
+    pub async fn restart_process(&self, name: &str) -> Result<(), Fault> {
+        match self.stop_process(name, true).await {
+            Ok(()) | Err(Fault::NotRunning(_)) => {}
+            Err(fault) => return Err(fault),
+        }
+        self.start_process(name, true).await
+    }
+
+    /// Re-reads the configuration and applies it, touching only what changed: removed
+    /// groups are stopped and removed, changed groups stopped, removed and added again,
+    /// new groups added (`supervisorctl update`). Unchanged groups keep their pids.
+    pub async fn update(&self) -> Result<ConfigChanges, Fault> {
+        let changes = self.reload_config().await?;
+        for group in &changes.removed {
+            self.stop_group(group, true).await?;
+            self.remove_group(group).await?;
+        }
+        for group in &changes.changed {
+            self.stop_group(group, true).await?;
+            self.remove_group(group).await?;
+            self.add_group(group).await?;
+        }
+        for group in &changes.added {
+            self.add_group(group).await?;
+        }
+        Ok(changes)
+    }
+
+    /// The last `length` bytes of a process channel's log (everything it wrote so far
+    /// is flushed first); empty when the channel has no log file.
+    pub async fn tail_log(
+        &self,
+        name: &str,
+        channel: Channel,
+        length: u64,
+    ) -> Result<Vec<u8>, Fault> {
+        let Some(path) = self.log_file(name, channel).await? else {
+            return Ok(Vec::new());
+        };
+        let offset = -i64::try_from(length).unwrap_or(i64::MAX);
+        tokio::task::spawn_blocking(move || crate::log::read::read_range(&path, offset, 0))
+            .await
+            .map_err(|e| Fault::Failed(e.to_string()))?
+            .or_else(|e| match e {
+                crate::log::read::ReadError::NoFile { .. } => Ok(Vec::new()),
+                other => Err(Fault::Failed(other.to_string())),
+            })
+    }
+
     /// Asks the core to shut down without waiting for an answer (from `Drop`).
     pub(crate) fn request_shutdown(&self) {
         let (reply, _) = oneshot::channel();

@@ -138,6 +138,26 @@ impl Supervisor {
         self.finish().await.map(|(outcome, _)| outcome)
     }
 
+    /// Graceful shutdown with a deadline: every program gets its stop signal (in
+    /// priority order, with its `stopwaitsecs`); whatever still runs when `deadline`
+    /// has passed gets SIGKILL.
+    pub async fn shutdown(self, deadline: std::time::Duration) -> io::Result<Outcome> {
+        let handle = self.handle.clone();
+        // Already shutting down is fine: the deadline still applies.
+        let _ = handle.shutdown().await;
+        let waiting = self.finish();
+        tokio::pin!(waiting);
+        match tokio::time::timeout(deadline, &mut waiting).await {
+            Ok(result) => result.map(|(outcome, _)| outcome),
+            Err(_) => {
+                // signalAllProcesses sends before it checks the mood, as in the
+                // reference, so it works during shutdown.
+                let _ = handle.signal_all("KILL").await;
+                waiting.await.map(|(outcome, _)| outcome)
+            }
+        }
+    }
+
     /// Like [`wait`](Self::wait), keeping the resources for a restart.
     pub(crate) async fn finish(mut self) -> io::Result<(Outcome, self::core::Resources)> {
         let task = self

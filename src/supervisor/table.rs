@@ -162,3 +162,18 @@ impl Table {
         self.procs.get_mut(&id)
     }
 }
+
+impl Drop for Table {
+    /// A core torn down before it stopped its children (its runtime was shut down)
+    /// must not leave them running unsupervised: they get SIGKILL, to their process
+    /// group when `killasgroup` says so. After a normal shutdown nothing runs any more.
+    fn drop(&mut self) {
+        for proc in self.procs.values() {
+            let pid = proc.machine.pid();
+            if pid != 0 {
+                let to_group = proc.machine.config().killasgroup;
+                let _ = crate::os::kill(pid as i32, libc::SIGKILL, to_group);
+            }
+        }
+    }
+}
