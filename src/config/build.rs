@@ -991,7 +991,7 @@ impl<'a> Builder<'a> {
         let stderr_events = self.value(s, "stderr_events_enabled", &names, value::boolean, false);
         let serverurl = self
             .text(s, "serverurl", &names)
-            .filter(|url| !url.is_empty() && value::py_strip(url).to_uppercase() != "AUTO");
+            .filter(|url| value::py_strip(url).to_uppercase() != "AUTO");
         let uid = self.optional(s, "user", &names, value::name_to_uid);
         let umask = self.optional(s, "umask", &names, value::octal);
         let process_name_template = self

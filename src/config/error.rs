@@ -72,7 +72,9 @@ impl fmt::Display for ConfigError {
             (None, Some(o)) => write!(f, " {o}:")?,
             (None, None) => {}
         }
-        write!(f, " {}", self.message)
+        // One error, one line: line breaks inside a quoted value are shown escaped.
+        let message = self.message.replace('\n', "\\n").replace('\r', "\\r");
+        write!(f, " {message}")
     }
 }
 

@@ -207,9 +207,17 @@ fn convert(
         )));
     }
     let Some(value) = value else {
-        return Err(bad(
-            "a format without a %(name) needs a mapping key; write %% for a literal %".to_string(),
-        ));
+        // Without a `(name)` Python formats the whole mapping: numeric conversions fail
+        // naming its type; `%s`/`%r` would print the mapping itself, which no config
+        // can mean, so those are refused with a hint instead.
+        return Err(bad(match conversion {
+            'd' | 'i' | 'u' => format!("%{conversion} format: a real number is required, not dict"),
+            'x' | 'X' | 'o' => format!("%{conversion} format: an integer is required, not dict"),
+            'e' | 'E' | 'f' | 'F' | 'g' | 'G' => "must be real number, not dict".to_string(),
+            'c' => "%c requires int or char".to_string(),
+            _ => "a format without a %(name) needs a mapping key; write %% for a literal %"
+                .to_string(),
+        }));
     };
     match conversion {
         's' | 'r' | 'a' => {
@@ -496,6 +504,12 @@ mod tests {
                 "%(program_name)x",
                 "Format string '%(program_name)x' for 'program:web.command' is badly \
                  formatted: %x format: an integer is required, not str"
+                    .to_string(),
+            ),
+            (
+                "/tmp/50%.log",
+                "Format string '/tmp/50%.log' for 'program:web.command' is badly formatted: \
+                 %o format: an integer is required, not dict"
                     .to_string(),
             ),
             (

@@ -606,7 +606,9 @@ impl Core {
     fn child_env(&self, config: &ProcessConfig, group: &str) -> BTreeMap<String, String> {
         let mut env: BTreeMap<String, String> = self.environ.iter().cloned().collect();
         env.insert("SUPERVISOR_ENABLED".into(), "1".into());
-        if let Some(url) = config.serverurl.clone().or_else(|| self.server_url.clone()) {
+        // An empty `serverurl=` means the daemon's own URL, as in the reference.
+        let own_url = config.serverurl.clone().filter(|url| !url.is_empty());
+        if let Some(url) = own_url.or_else(|| self.server_url.clone()) {
             env.insert("SUPERVISOR_SERVER_URL".into(), url);
         }
         env.insert("SUPERVISOR_PROCESS_NAME".into(), config.name.clone());
