@@ -7,33 +7,16 @@
 //! exit statuses included. The daemon is a parameter: the reference now, ours once its
 //! RPC server is merged.
 
+mod ctl_daemon;
 mod support;
+
+use ctl_daemon::{settled, start_daemon, write_config, Daemon, RunningDaemon};
 
 use std::fs;
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-use supervisor::ctl::client::{Client, Settings};
-use supervisor::rpc::xmlrpc::Value;
-
-/// Which supervisord serves the scenarios.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Daemon {
-    Reference,
-    Ours,
-}
-
-impl Daemon {
-    fn binary(self) -> PathBuf {
-        match self {
-            Daemon::Reference => support::reference_venv().join("bin/supervisord"),
-            Daemon::Ours => PathBuf::from(env!("CARGO_BIN_EXE_supervisord")),
-        }
-    }
-}
 
 /// Which client runs the steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +217,15 @@ const SCENARIOS: &[Scenario] = &[
             Run(&["-u", "user", "-p", "123", "pid", "idle"]),
             Run(&["-u", "user", "-p", "123", "stop", "idle"]),
             Run(&["-u", "user", "-p", "123", "pid", "idle"]),
-            RunBare(&["-s", "http://127.0.0.1:{port}", "-u", "user", "-p", "123", "version"]),
+            RunBare(&[
+                "-s",
+                "http://127.0.0.1:{port}",
+                "-u",
+                "user",
+                "-p",
+                "123",
+                "version",
+            ]),
         ],
     },
     Scenario {
@@ -253,121 +244,6 @@ const SCENARIOS: &[Scenario] = &[
         ],
     },
 ];
-
-/// A running daemon in its own directory; killed and reaped on drop.
-struct RunningDaemon {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Drop for RunningDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl RunningDaemon {
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("supervisord.conf")
-    }
-
-    fn settings(&self) -> Settings {
-        let text = fs::read_to_string(self.config()).unwrap_or_default();
-        let serverurl = if text.contains("[inet_http_server]") {
-            format!("http://127.0.0.1:{}", self.port)
-        } else {
-            format!("unix://{}/supervisor.sock", self.dir.path().display())
-        };
-        Settings {
-            serverurl,
-            username: Some("user".into()),
-            password: Some("123".into()),
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("supervisord.log")).unwrap_or_default()
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/ctl")
-        .join(name)
-}
-
-fn write_config(dir: &Path, fixture_name: &str, port: u16) {
-    let text = fs::read_to_string(fixture(fixture_name)).expect("read fixture");
-    fs::write(
-        dir.join("supervisord.conf"),
-        text.replace("@PORT@", &port.to_string()),
-    )
-    .expect("write config");
-}
-
-fn start_daemon(daemon: Daemon, fixture_name: &str) -> RunningDaemon {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    write_config(dir.path(), fixture_name, port);
-    let child = Command::new(daemon.binary())
-        .arg("-n")
-        .arg("-c")
-        .arg(dir.path().join("supervisord.conf"))
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn supervisord");
-    let running = RunningDaemon { child, dir, port };
-    let client = Client::new(running.settings());
-    support::poll_until("the daemon to answer", Duration::from_secs(20), || {
-        client
-            .call_until("supervisor.getState", &[], &|| false)
-            .map(|_| ())
-            .map_err(|e| format!("{e:?}; log:\n{}", running.log()))
-    });
-    running
-}
-
-/// Whether the daemon shows `expected` and nothing starting, backing off or stopping.
-fn settled(running: &RunningDaemon, expected: &[(&str, &str)]) -> Result<(), String> {
-    let client = Client::new(running.settings());
-    let all = client
-        .call_until("supervisor.getAllProcessInfo", &[], &|| false)
-        .map_err(|e| format!("{e:?}"))?;
-    let mut seen = Vec::new();
-    for info in all.as_array().unwrap_or_default() {
-        let text = |k: &str| info.member(k).and_then(Value::as_str).unwrap_or("");
-        let group = text("group");
-        let name = text("name");
-        let ns = if group == name {
-            name.to_string()
-        } else {
-            format!("{group}:{name}")
-        };
-        seen.push((ns, text("statename").to_string()));
-    }
-    let transitional = seen
-        .iter()
-        .any(|(_, s)| matches!(s.as_str(), "STARTING" | "BACKOFF" | "STOPPING"));
-    let all_expected = expected
-        .iter()
-        .all(|(ns, state)| seen.iter().any(|(n, s)| n == ns && s == state));
-    if transitional || !all_expected {
-        return Err(format!("{seen:?}\nlog:\n{}", running.log()));
-    }
-    Ok(())
-}
 
 fn expand(arg: &str, running: &RunningDaemon) -> String {
     arg.replace("{dir}", &running.dir.path().display().to_string())
@@ -413,7 +289,10 @@ fn transcript(scenario: &Scenario, daemon: Daemon, ctl: Ctl) -> String {
                 }
                 let output = child.wait_with_output().expect("shell output");
                 out.push_str(&format!("$ supervisorctl <<< {input:?}\n"));
-                out.push_str(&normalize(&String::from_utf8_lossy(&output.stdout), &running));
+                out.push_str(&normalize(
+                    &String::from_utf8_lossy(&output.stdout),
+                    &running,
+                ));
                 out.push_str(&format!("[exit {:?}]\n", output.status.code()));
             }
             Settle(expected) => {

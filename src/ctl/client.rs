@@ -91,7 +91,9 @@ impl Endpoint {
     fn connect(&self) -> Result<Stream, ClientError> {
         let stream = match self {
             Endpoint::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
-            Endpoint::Tcp { host, port } => Stream::Tcp(TcpStream::connect((host.as_str(), *port))?),
+            Endpoint::Tcp { host, port } => {
+                Stream::Tcp(TcpStream::connect((host.as_str(), *port))?)
+            }
         };
         stream.set_read_timeout(POLL_INTERVAL)?;
         Ok(stream)
@@ -428,8 +430,7 @@ fn read_body(
 }
 
 fn basic_auth(username: &str, password: &str) -> String {
-    let token =
-        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     format!("Authorization: Basic {token}\r\n")
 }
 
@@ -542,7 +543,10 @@ mod tests {
     #[test]
     fn endpoints_like_the_reference_transport() {
         let cases = [
-            ("unix:///tmp/s.sock", Ok(Endpoint::Unix("/tmp/s.sock".into()))),
+            (
+                "unix:///tmp/s.sock",
+                Ok(Endpoint::Unix("/tmp/s.sock".into())),
+            ),
             (
                 "http://LocalHost:9001",
                 Ok(Endpoint::Tcp {
@@ -634,7 +638,10 @@ mod tests {
         assert_eq!(got.unwrap(), Value::string("3.0"));
         let request = String::from_utf8(server.join().unwrap()).unwrap();
         assert!(request.starts_with("POST /RPC2 HTTP/1.1\r\n"), "{request}");
-        assert!(request.contains("Authorization: Basic dXNlcjoxMjM=\r\n"), "{request}");
+        assert!(
+            request.contains("Authorization: Basic dXNlcjoxMjM=\r\n"),
+            "{request}"
+        );
     }
 
     #[test]

@@ -86,10 +86,9 @@ impl From<ClientError> for Abort {
     fn from(e: ClientError) -> Abort {
         match e {
             ClientError::Interrupted => Abort::Interrupted,
-            ClientError::Http { status: 401, .. } => Abort::Unauthorized(ErrorLine::new(
-                &e.python_class(),
-                e.python_message(),
-            )),
+            ClientError::Http { status: 401, .. } => {
+                Abort::Unauthorized(ErrorLine::new(&e.python_class(), e.python_message()))
+            }
             e => Abort::Error(ErrorLine::new(&e.python_class(), e.python_message())),
         }
     }
@@ -122,10 +121,7 @@ fn py_str(value: &Value) -> String {
 
 #[track_caller]
 fn text(value: &Value, key: &str) -> Outcome<String> {
-    value
-        .member(key)
-        .map(py_str)
-        .ok_or_else(|| key_error(key))
+    value.member(key).map(py_str).ok_or_else(|| key_error(key))
 }
 
 #[track_caller]
@@ -434,7 +430,10 @@ impl<'t> Controller<'t> {
     fn help(&mut self, arg: &str) -> Outcome {
         if arg.is_empty() {
             let index = format!("{}\n", render::HELP_INDEX);
-            return self.term.out(index.as_bytes()).map_err(|_| Abort::OutputClosed);
+            return self
+                .term
+                .out(index.as_bytes())
+                .map_err(|_| Abort::OutputClosed);
         }
         match render::help(arg) {
             Some(text) => self.out_lines(text),
@@ -549,27 +548,25 @@ impl<'t> Controller<'t> {
         for name in names {
             let (group, process) = render::split_namespec(name);
             match process {
-                None => {
-                    match self.call("supervisor.startProcessGroup", &[Value::string(&group)]) {
-                        Ok(results) => {
-                            for result in items(&results)? {
-                                let (ns, status, _) = result_entry(result)?;
-                                let line = render::start_result(&ns, status)
-                                    .ok_or_else(|| unknown_result(status, &ns))?;
-                                self.out(&line)?;
-                                self.set_from_result(status, ignored);
-                            }
-                        }
-                        Err(ClientError::Fault(f)) if f.code == code::BAD_NAME => {
-                            self.out(&format!("{group}: ERROR (no such group)"))?;
-                            self.exit_status = exit::INVALID_ARGS;
-                        }
-                        Err(e) => {
-                            self.exit_status = exit::GENERIC;
-                            return Err(e.into());
+                None => match self.call("supervisor.startProcessGroup", &[Value::string(&group)]) {
+                    Ok(results) => {
+                        for result in items(&results)? {
+                            let (ns, status, _) = result_entry(result)?;
+                            let line = render::start_result(&ns, status)
+                                .ok_or_else(|| unknown_result(status, &ns))?;
+                            self.out(&line)?;
+                            self.set_from_result(status, ignored);
                         }
                     }
-                }
+                    Err(ClientError::Fault(f)) if f.code == code::BAD_NAME => {
+                        self.out(&format!("{group}: ERROR (no such group)"))?;
+                        self.exit_status = exit::INVALID_ARGS;
+                    }
+                    Err(e) => {
+                        self.exit_status = exit::GENERIC;
+                        return Err(e.into());
+                    }
+                },
                 Some(process) => {
                     let ns = render::namespec(&group, &process);
                     match self.call("supervisor.startProcess", &[Value::string(name)]) {
@@ -597,7 +594,9 @@ impl<'t> Controller<'t> {
         let sig = signal.map(Value::string);
         if names.contains(&"all") {
             let results = match &sig {
-                Some(sig) => self.call("supervisor.signalAllProcesses", &[sig.clone()])?,
+                Some(sig) => {
+                    self.call("supervisor.signalAllProcesses", std::slice::from_ref(sig))?
+                }
                 None => self.call("supervisor.stopAllProcesses", &[])?,
             };
             for result in items(&results)? {
@@ -679,11 +678,7 @@ impl<'t> Controller<'t> {
         }
         let names: Vec<&str> = arg.split_whitespace().collect();
         if names.is_empty() {
-            return self.usage_error(
-                "Error: stop requires a process name",
-                "stop",
-                exit::GENERIC,
-            );
+            return self.usage_error("Error: stop requires a process name", "stop", exit::GENERIC);
         }
         self.stop_or_signal(&names, None)
     }
@@ -877,9 +872,8 @@ impl<'t> Controller<'t> {
         let _guard = InterruptGuard::install();
         let client = self.client();
         let term = &mut *self.term;
-        let mut sink = |piece: &[u8]| -> Result<(), ClientError> {
-            term.out(piece).map_err(ClientError::Os)
-        };
+        let mut sink =
+            |piece: &[u8]| -> Result<(), ClientError> { term.out(piece).map_err(ClientError::Os) };
         let url = format!("{}{path}", self.settings.serverurl);
         let stop = || interrupted() || stdout_gone();
         match client.stream(path, &mut sink, &stop) {
@@ -902,9 +896,7 @@ impl<'t> Controller<'t> {
         }
         let names: Vec<&str> = arg.split_whitespace().collect();
         let name = match names.as_slice() {
-            [] => {
-                return self.usage_error("ERROR: no process name supplied", "fg", exit::GENERIC)
-            }
+            [] => return self.usage_error("ERROR: no process name supplied", "fg", exit::GENERIC),
             [name] => name.to_string(),
             _ => {
                 self.out("ERROR: too many process names supplied")?;

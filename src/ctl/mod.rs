@@ -116,11 +116,7 @@ fn looks_like_url(value: &str) -> bool {
 }
 
 /// Reads argv (without the program name) and the config file like the reference.
-pub fn parse_options(
-    progname: &str,
-    args: &[String],
-    load: &LoadOptions,
-) -> Result<Options, Exit> {
+pub fn parse_options(progname: &str, args: &[String], load: &LoadOptions) -> Result<Options, Exit> {
     let (found, rest) = getopt(args, OPTIONS).map_err(Exit::Usage)?;
     let mut configfile: Option<String> = None;
     let mut interactive: Option<bool> = None;
@@ -300,7 +296,11 @@ mod tests {
     fn parse(args: &[&str]) -> Result<Options, Exit> {
         let dir = tempfile::tempdir().unwrap();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse_options("/nowhere/bin/supervisorctl", &args, &LoadOptions::for_test(dir.path()))
+        parse_options(
+            "/nowhere/bin/supervisorctl",
+            &args,
+            &LoadOptions::for_test(dir.path()),
+        )
     }
 
     #[test]
@@ -315,17 +315,28 @@ mod tests {
         assert_eq!(o.settings.serverurl, "http://localhost:9001");
         assert_eq!(o.prompt, "supervisor");
         let errors = [
-            (&["-s", "foo"][..], "invalid value for -s 'foo': value 'foo' is not a URL"),
+            (
+                &["-s", "foo"][..],
+                "invalid value for -s 'foo': value 'foo' is not a URL",
+            ),
             (&["-x"][..], "option -x not recognized"),
-            (&["-s", "http://a", "-s", "http://b"][..], "conflicting command line option '-s'"),
+            (
+                &["-s", "http://a", "-s", "http://b"][..],
+                "conflicting command line option '-s'",
+            ),
             (&["-i", "-i"][..], "conflicting command line option '-i'"),
-            (&["-c", "/nonexistent.conf"][..], "could not find config file /nonexistent.conf"),
+            (
+                &["-c", "/nonexistent.conf"][..],
+                "could not find config file /nonexistent.conf",
+            ),
         ];
         for (args, want) in errors {
             assert_eq!(parse(args), Err(Exit::Usage(want.to_string())), "{args:?}");
         }
         assert!(matches!(parse(&["-h", "-x"]), Err(Exit::Usage(_))));
-        assert!(matches!(parse(&["-?"]), Err(Exit::Help(t)) if t.contains("Usage: /nowhere/bin/supervisorctl")));
+        assert!(
+            matches!(parse(&["-?"]), Err(Exit::Help(t)) if t.contains("Usage: /nowhere/bin/supervisorctl"))
+        );
     }
 
     #[test]

@@ -78,9 +78,7 @@ pub fn namespec(group: &str, name: &str) -> String {
 /// (g, None); `p` → (p, Some(p)).
 pub fn split_namespec(spec: &str) -> (String, Option<String>) {
     match spec.split_once(':') {
-        Some((group, process)) if process == "*" || process.is_empty() => {
-            (group.to_string(), None)
-        }
+        Some((group, process)) if process == "*" || process.is_empty() => (group.to_string(), None),
         Some((group, process)) => (group.to_string(), Some(process.to_string())),
         None => (spec.to_string(), Some(spec.to_string())),
     }
@@ -105,12 +103,7 @@ pub fn status_lines(rows: &[StatusRow]) -> Vec<String> {
         .fold(30, usize::max)
         + 3;
     rows.iter()
-        .map(|r| {
-            format!(
-                "{:<width$}{:<10}{}",
-                r.namespec, r.statename, r.description
-            )
-        })
+        .map(|r| format!("{:<width$}{:<10}{}", r.namespec, r.statename, r.description))
         .collect()
 }
 
@@ -344,7 +337,7 @@ pub fn help(topic: &str) -> Option<&'static str> {
     })
 }
 
-/// An XML-RPC value as JSON (structs become objects, in document order).
+/// An XML-RPC value as JSON (structs become objects with sorted keys).
 pub fn to_json(value: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match value {
@@ -441,8 +434,14 @@ mod tests {
 
     #[test]
     fn result_reasons_and_exit_statuses() {
-        let cases: &[(i64, Option<&str>, Option<&str>, Option<&str>)] = &[
-            (10, Some("x: ERROR (no such process)"), Some("x: ERROR (no such process)"), Some("x: ERROR (no such process)")),
+        type Case<'a> = (i64, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let cases: &[Case] = &[
+            (
+                10,
+                Some("x: ERROR (no such process)"),
+                Some("x: ERROR (no such process)"),
+                Some("x: ERROR (no such process)"),
+            ),
             (20, Some("x: ERROR (no such file)"), None, None),
             (21, Some("x: ERROR (file is not executable)"), None, None),
             (60, Some("x: ERROR (already started)"), None, None),
@@ -451,7 +450,12 @@ mod tests {
             (11, None, Some("x: ERROR (bad signal name)"), None),
             (70, None, Some("x: ERROR (not running)"), None),
             (30, None, Some("FAILED: boom"), Some("x: ERROR (failed)")),
-            (80, Some("x: started"), Some("x: stopped"), Some("x: cleared")),
+            (
+                80,
+                Some("x: started"),
+                Some("x: stopped"),
+                Some("x: cleared"),
+            ),
             (99, None, None, None),
         ];
         for (status, start, stop, clear) in cases {
@@ -514,7 +518,7 @@ mod tests {
         ]);
         assert_eq!(
             status_json(&[&info]),
-            r#"[{"name":"w_00","group":"w","pid":12,"ok":true,"namespec":"w:w_00"}]"#
+            r#"[{"group":"w","name":"w_00","namespec":"w:w_00","ok":true,"pid":12}]"#
         );
     }
 }

@@ -47,8 +47,7 @@ pub fn completions(
             groups
         }
         Some(
-            &("clear" | "fg" | "pid" | "restart" | "signal" | "start" | "status" | "stop"
-            | "tail"),
+            &("clear" | "fg" | "pid" | "restart" | "signal" | "start" | "status" | "stop" | "tail"),
         ) => {
             let mut processes: Vec<String> = Vec::new();
             for (group, name) in names() {
@@ -229,10 +228,15 @@ mod tests {
     use super::*;
 
     fn names() -> Vec<(String, String)> {
-        [("echoer", "echoer"), ("grp", "ga"), ("grp", "gb"), ("w", "w_00")]
-            .iter()
-            .map(|(g, n)| (g.to_string(), n.to_string()))
-            .collect()
+        [
+            ("echoer", "echoer"),
+            ("grp", "ga"),
+            ("grp", "gb"),
+            ("w", "w_00"),
+        ]
+        .iter()
+        .map(|(g, n)| (g.to_string(), n.to_string()))
+        .collect()
     }
 
     #[test]
@@ -241,12 +245,20 @@ mod tests {
         let cases: &[Case] = &[
             ("", "", &[]),
             ("st", "st", &["start ", "status ", "stop "]),
-            ("status ", "", &["echoer ", "grp:ga ", "grp:* ", "grp:gb ", "w:w_00 ", "w:* "]),
+            (
+                "status ",
+                "",
+                &["echoer ", "grp:ga ", "grp:* ", "grp:gb ", "w:w_00 ", "w:* "],
+            ),
             ("status ec", "ec", &["echoer "]),
             ("stop grp:", "grp:", &["grp:ga ", "grp:* ", "grp:gb "]),
             ("tail ech", "ech", &["echoer "]),
             ("add g", "g", &["grp "]),
-            ("help re", "re", &["reload ", "remove ", "reread ", "restart "]),
+            (
+                "help re",
+                "re",
+                &["reload ", "remove ", "reread ", "restart "],
+            ),
             ("version x", "x", &[]),
         ];
         for (line, text, want) in cases {

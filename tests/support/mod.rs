@@ -49,7 +49,11 @@ fn run(command: &mut Command) {
 
 /// Calls `probe` until it returns `Ok`, at most until `timeout`; on timeout panics with
 /// `what` and the last `Err` (what was last seen).
-pub fn poll_until<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
+pub fn poll_until<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         match probe() {
