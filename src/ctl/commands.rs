@@ -258,10 +258,6 @@ impl<'t> Controller<'t> {
         self.term.out(&bytes).map_err(|_| Abort::OutputClosed)
     }
 
-    fn out_lines(&mut self, text: &str) -> Outcome {
-        self.out(text)
-    }
-
     fn input(&mut self, prompt: &str) -> Outcome<String> {
         match self.term.input(prompt) {
             Ok(Some(line)) => Ok(line),
@@ -421,7 +417,14 @@ impl<'t> Controller<'t> {
                 Ok(false)
             }
             Err(e) => {
-                self.exit_status = exit::GENERIC;
+                // Like the reference, only faults and socket errors set the status here;
+                // an HTTP error (401) travels on untouched.
+                if matches!(
+                    e,
+                    ClientError::Fault(_) | ClientError::Os(_) | ClientError::Disconnected
+                ) {
+                    self.exit_status = exit::GENERIC;
+                }
                 Err(e.into())
             }
         }
@@ -436,7 +439,7 @@ impl<'t> Controller<'t> {
                 .map_err(|_| Abort::OutputClosed);
         }
         match render::help(arg) {
-            Some(text) => self.out_lines(text),
+            Some(text) => self.out(text),
             None => self.out(&format!("*** No help on {arg}")),
         }
     }
@@ -445,7 +448,7 @@ impl<'t> Controller<'t> {
         self.out(message)?;
         self.exit_status = status;
         match render::help(topic) {
-            Some(text) => self.out_lines(text),
+            Some(text) => self.out(text),
             None => Ok(()),
         }
     }
@@ -1362,6 +1365,345 @@ fn foreground_stream(client: &Client, path: &str, url: &str, done: &AtomicBool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::rpc::xmlrpc::{self, Fault};
+    use std::collections::VecDeque;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+
+    /// What the fake server answers to one call.
+    enum Reply {
+        Ok(Value),
+        Fault(i64, &'static str),
+        Unauthorized,
+    }
+
+    type Answer = fn(&str, &[Value], bool) -> Reply;
+
+    /// A supervisord stand-in on a unix socket; `authorized` tells whether the request
+    /// carried `user:pw`.
+    fn fake_server(answer: Answer) -> (tempfile::TempDir, Settings) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fake.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(i) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while request.len() < head_end + length {
+                    let n = conn.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&chunk[..n]);
+                }
+                let call = xmlrpc::decode_call(&request[head_end..]).unwrap();
+                let authorized = head.contains("Authorization: Basic dXNlcjpwdw==");
+                let method = call.method.unwrap_or_default();
+                let response = match answer(&method, &call.params, authorized) {
+                    Reply::Ok(v) => ok_response(&xmlrpc::encode_response(&v)),
+                    Reply::Fault(code, string) => ok_response(&xmlrpc::encode_fault(&Fault {
+                        code,
+                        string: string.into(),
+                    })),
+                    Reply::Unauthorized => {
+                        "HTTP/1.0 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".to_string()
+                    }
+                };
+                let _ = conn.write_all(response.as_bytes());
+            }
+        });
+        let settings = Settings {
+            serverurl: format!("unix://{}", path.display()),
+            username: None,
+            password: None,
+        };
+        (dir, settings)
+    }
+
+    fn ok_response(body: &str) -> String {
+        format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// Captures output and answers questions from a script.
+    #[derive(Default)]
+    struct Capture {
+        out: Vec<u8>,
+        answers: VecDeque<&'static str>,
+    }
+
+    impl Terminal for Capture {
+        fn out(&mut self, bytes: &[u8]) -> io::Result<()> {
+            self.out.extend_from_slice(bytes);
+            Ok(())
+        }
+        fn err_line(&mut self, text: &str) {
+            self.out
+                .extend_from_slice(format!("stderr: {text}\n").as_bytes());
+        }
+        fn input(&mut self, prompt: &str) -> io::Result<Option<String>> {
+            self.out.extend_from_slice(prompt.as_bytes());
+            Ok(self.answers.pop_front().map(String::from))
+        }
+        fn secret(&mut self, prompt: &str) -> io::Result<Option<String>> {
+            self.input(prompt)
+        }
+    }
+
+    fn info(group: &str, name: &str, state: i64, statename: &str, pid: i64) -> Value {
+        Value::structure([
+            ("group", Value::string(group)),
+            ("name", Value::string(name)),
+            ("state", Value::Int(state)),
+            ("statename", Value::string(statename)),
+            ("description", Value::string("desc")),
+            ("pid", Value::Int(pid)),
+        ])
+    }
+
+    fn result(name: &str, status: i64) -> Value {
+        Value::structure([
+            ("group", Value::string(name)),
+            ("name", Value::string(name)),
+            ("status", Value::Int(status)),
+            ("description", Value::string("d")),
+        ])
+    }
+
+    fn standard(method: &str, _params: &[Value], _authorized: bool) -> Reply {
+        match method {
+            "supervisor.getVersion" => Reply::Ok(Value::string("3.0")),
+            "supervisor.getAllProcessInfo" => Reply::Ok(Value::Array(vec![
+                info("a", "a", 20, "RUNNING", 7),
+                info("g", "b", 0, "STOPPED", 0),
+            ])),
+            "supervisor.startAllProcesses" => Reply::Ok(Value::Array(vec![
+                result("a", 80),
+                result("b", 50),
+                result("c", 60),
+            ])),
+            "supervisor.stopAllProcesses" => Reply::Ok(Value::Array(vec![result("a", 99)])),
+            "supervisor.reloadConfig" => Reply::Ok(Value::Array(vec![Value::Array(vec![
+                Value::Array(vec![Value::string("new")]),
+                Value::Array(vec![Value::string("chg")]),
+                Value::Array(vec![Value::string("gone")]),
+            ])])),
+            "supervisor.stopProcessGroup" => Reply::Ok(Value::Array(vec![])),
+            "supervisor.shutdown"
+            | "supervisor.removeProcessGroup"
+            | "supervisor.addProcessGroup" => Reply::Ok(Value::Bool(true)),
+            _ => Reply::Fault(1, "UNKNOWN_METHOD"),
+        }
+    }
+
+    /// Runs `line` against `answer`; returns (output, exit status).
+    fn run(
+        answer: Answer,
+        interactive: bool,
+        answers: &[&'static str],
+        line: &str,
+    ) -> (String, i32) {
+        let (_dir, settings) = fake_server(answer);
+        let mut capture = Capture {
+            answers: answers.iter().copied().collect(),
+            ..Capture::default()
+        };
+        let mut controller = Controller::new(settings, interactive, &mut capture);
+        controller.onecmd(line);
+        let status = controller.exit_status();
+        let text = String::from_utf8(capture.out).unwrap();
+        (mask_location(&text), status)
+    }
+
+    /// Hides the `file: … line: …` tail, which moves with the source.
+    fn mask_location(text: &str) -> String {
+        text.lines()
+            .map(|l| match l.rfind(": file: ") {
+                Some(at) if l.starts_with("error: ") => format!("{}: file: F line: N", &l[..at]),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn status_exit_statuses() {
+        let cases = [
+            ("status", 3),
+            ("status a", 0),
+            ("status g:*", 3),
+            ("status nosuch", 4),
+            ("status a nosuch", 4),
+        ];
+        for (line, want) in cases {
+            assert_eq!(run(standard, false, &[], line).1, want, "{line}");
+        }
+        let (text, _) = run(standard, false, &[], "status a x:*");
+        assert_eq!(
+            text,
+            "x: ERROR (no such group)\na                                RUNNING   desc"
+        );
+        let (text, status) = run(standard, false, &[], "status --json a");
+        assert_eq!(status, 0);
+        assert!(
+            text.starts_with("[{") && text.contains(r#""namespec":"a""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn upcheck_outcomes() {
+        fn old(method: &str, p: &[Value], a: bool) -> Reply {
+            match method {
+                "supervisor.getVersion" => Reply::Ok(Value::string("2.0")),
+                _ => standard(method, p, a),
+            }
+        }
+        fn unknown(_: &str, _: &[Value], _: bool) -> Reply {
+            Reply::Fault(1, "UNKNOWN_METHOD")
+        }
+        fn shutting_down(_: &str, _: &[Value], _: bool) -> Reply {
+            Reply::Fault(6, "SHUTDOWN_STATE")
+        }
+        let (text, status) = run(old, false, &[], "pid");
+        assert_eq!(status, 5);
+        assert!(text.ends_with("but the remote version is 2.0."), "{text}");
+        let (text, status) = run(unknown, false, &[], "version");
+        assert_eq!(status, 3);
+        assert!(text.starts_with("Sorry, supervisord responded"), "{text}");
+        assert_eq!(run(unknown, false, &[], "status").1, 4);
+        assert_eq!(
+            run(shutting_down, false, &[], "stop a"),
+            (
+                "error: <class 'xmlrpc.client.Fault'>, <Fault 6: 'SHUTDOWN_STATE'>: file: F line: N"
+                    .to_string(),
+                1
+            )
+        );
+    }
+
+    #[test]
+    fn group_results_and_exit_statuses() {
+        assert_eq!(
+            run(standard, false, &[], "start all"),
+            (
+                "a: started\nb: ERROR (spawn error)\nc: ERROR (already started)".to_string(),
+                7
+            )
+        );
+        assert_eq!(
+            run(standard, false, &[], "stop all"),
+            (
+                "error: <class 'ValueError'>, Unknown result code 99 for a: file: F line: N"
+                    .to_string(),
+                1
+            )
+        );
+        assert_eq!(
+            run(standard, false, &[], "update"),
+            (
+                "gone: stopped\ngone: removed process group\nchg: stopped\n\
+                 chg: updated process group\nnew: added process group"
+                    .to_string(),
+                0
+            )
+        );
+        assert_eq!(
+            run(standard, false, &[], "update new nosuch"),
+            (
+                "ERROR: no such group: nosuch\nnew: added process group".to_string(),
+                1
+            )
+        );
+    }
+
+    fn guarded(method: &str, p: &[Value], authorized: bool) -> Reply {
+        if authorized {
+            standard(method, p, authorized)
+        } else {
+            Reply::Unauthorized
+        }
+    }
+
+    #[test]
+    fn authentication_required() {
+        assert_eq!(
+            run(guarded, false, &[], "status a"),
+            (
+                "Server requires authentication\n\
+                 error: <class 'xmlrpc.client.ProtocolError'>, \
+                 <ProtocolError for 127.0.0.1/RPC2: 401 Unauthorized>: file: F line: N"
+                    .to_string(),
+                1
+            )
+        );
+        assert_eq!(
+            run(guarded, true, &["user", "pw"], "status a"),
+            (
+                "Server requires authentication\nUsername:Password:\n\
+                 a                                RUNNING   desc"
+                    .to_string(),
+                0
+            )
+        );
+    }
+
+    #[test]
+    fn confirmations_in_a_session() {
+        assert_eq!(
+            run(standard, true, &["n"], "shutdown"),
+            (
+                "Really shut the remote supervisord process down y/N? ".to_string(),
+                0
+            )
+        );
+        assert_eq!(
+            run(standard, true, &["Yes"], "shutdown"),
+            (
+                "Really shut the remote supervisord process down y/N? Shut down".to_string(),
+                0
+            )
+        );
+        assert_eq!(run(standard, false, &[], "shutdown").0, "Shut down");
+        let (text, status) = run(standard, true, &[], "reload");
+        assert_eq!(status, 1);
+        assert!(
+            text.starts_with("Really restart the remote supervisord process y/N? error: <class 'EOFError'>, EOF when reading a line: file: "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_syntax_and_help() {
+        assert_eq!(
+            run(standard, false, &[], "bogus x"),
+            ("*** Unknown syntax: bogus x".to_string(), 1)
+        );
+        assert_eq!(
+            run(standard, false, &[], "help EOF"),
+            ("*** No help on EOF".to_string(), 0)
+        );
+        assert_eq!(run(standard, false, &[], "quit"), (String::new(), 0));
+    }
 
     #[test]
     fn shell_lines_split_like_cmd() {
