@@ -265,6 +265,8 @@ fn transcript(scenario: &Scenario, daemon: Daemon, ctl: Ctl) -> String {
         match *step {
             Run(args) | RunBare(args) => {
                 let mut command = Command::new(ctl.binary());
+                // The reference warns on stdout when it cannot print Unicode.
+                command.env("PYTHONIOENCODING", "utf-8");
                 if matches!(step, Run(_)) {
                     command.arg("-c").arg(running.config());
                 }
@@ -284,6 +286,7 @@ fn transcript(scenario: &Scenario, daemon: Daemon, ctl: Ctl) -> String {
             }
             Shell(input) => {
                 let mut child = Command::new(ctl.binary())
+                    .env("PYTHONIOENCODING", "utf-8")
                     .arg("-c")
                     .arg(running.config())
                     .stdin(Stdio::piped())
