@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod ctl;
 pub mod daemon;
 pub mod log;
 pub mod os;
