@@ -953,8 +953,9 @@ impl Stream {
         self.file = None;
         let requests = {
             let mut r = self.shared.lock();
+            let taken = mem::take(&mut *r);
             r.ended = true;
-            mem::take(&mut *r)
+            taken
         };
         for waiter in requests.flush {
             let _ = waiter.send(());
@@ -971,17 +972,21 @@ impl Stream {
 /// A stream and its pipe. Dropping it (the pipeline shutting down) still writes
 /// everything that reached the pipe.
 struct Task {
-    pipe: AsyncFd<OwnedFd>,
+    pipe: Option<AsyncFd<OwnedFd>>,
     stream: Stream,
 }
 
 impl Drop for Task {
     fn drop(&mut self) {
-        if !self.stream.closed {
-            let pipe = self.pipe.get_ref().as_fd();
-            let eof = self.stream.drain_now(pipe) == Flow::Eof;
-            self.stream.close(eof);
+        if self.stream.closed {
+            return;
         }
+        let eof = match &self.pipe {
+            Some(pipe) => self.stream.drain_now(pipe.get_ref().as_fd()) == Flow::Eof,
+            None => false,
+        };
+        self.pipe = None;
+        self.stream.close(eof);
     }
 }
 
@@ -1004,20 +1009,35 @@ pub(crate) fn start(
     let handle = StreamHandle {
         shared: Arc::clone(&stream.shared),
     };
-    Ok((handle, run(Task { pipe, stream })))
+    Ok((
+        handle,
+        run(Task {
+            pipe: Some(pipe),
+            stream,
+        }),
+    ))
 }
 
 async fn run(mut task: Task) {
     let shared = Arc::clone(&task.stream.shared);
-    let pipe = &task.pipe;
-    let stream = &mut task.stream;
-    let eof = loop {
+    let eof = match &task.pipe {
+        Some(pipe) => watch(pipe, &mut task.stream, &shared).await,
+        None => false,
+    };
+    // Close the pipe before anyone waiting for the end is told about it.
+    task.pipe = None;
+    task.stream.close(eof);
+}
+
+/// Serves the stream until it ends; returns whether it ended at end of file.
+async fn watch(pipe: &AsyncFd<OwnedFd>, stream: &mut Stream, shared: &Shared) -> bool {
+    loop {
         let deadline = stream.deadline();
         tokio::select! {
             biased;
             () = shared.wake.notified() => {
                 if let Some(eof) = stream.serve(pipe.get_ref().as_fd()) {
-                    break eof;
+                    return eof;
                 }
             }
             ready = pipe.readable() => match ready {
@@ -1026,7 +1046,7 @@ async fn run(mut task: Task) {
                     match stream.on_readable(guard.get_inner().as_fd(), read_closed) {
                         Flow::Drained => guard.clear_ready(),
                         Flow::More => {}
-                        Flow::Eof => break true,
+                        Flow::Eof => return true,
                     }
                 }
                 Err(e) => {
@@ -1034,17 +1054,16 @@ async fn run(mut task: Task) {
                         "{} {}: cannot watch the pipe: {e}",
                         stream.id.name_repr, stream.id.channel
                     ));
-                    break false;
+                    return false;
                 }
             },
             () = sleep_until_some(deadline), if deadline.is_some() => {
                 if stream.flush_due(pipe.get_ref().as_fd()) == Flow::Eof {
-                    break true;
+                    return true;
                 }
             }
         }
-    };
-    stream.close(eof);
+    }
 }
 
 async fn sleep_until_some(deadline: Option<Instant>) {
