@@ -361,8 +361,12 @@ impl<'a> Builder<'a> {
 
     /// The expanded text of `key`, if written; expansion errors are recorded.
     fn text(&mut self, section: &str, key: &str, names: &Names<'_>) -> Option<String> {
-        let entry = self.entry(section, key)?;
-        match expand(&entry.value, names, &format!("{section}.{key}")) {
+        let value = &self.ini.get(section, key)?.value;
+        if !value.contains('%') {
+            return Some(value.clone());
+        }
+        let value = value.clone();
+        match expand(&value, names, &format!("{section}.{key}")) {
             Ok(text) => Some(text),
             Err(message) => {
                 self.error(section, Some(key), message);

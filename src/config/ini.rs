@@ -7,6 +7,7 @@
 //! `%(here)s` substitution done after each file is read. Knows nothing about what the
 //! sections mean.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
@@ -77,6 +78,9 @@ impl Section {
 pub struct Ini {
     defaults: Vec<Entry>,
     sections: Vec<Section>,
+    /// Position of each section in `sections`: lookups happen once per option of
+    /// every process, so a large file must not scan the section list each time.
+    index: HashMap<String, usize>,
 }
 
 /// A line of a file together with what the comment rules leave of it.
@@ -290,7 +294,7 @@ impl Ini {
     }
 
     fn open_section(&mut self, name: &str, file: &Path, line: usize) -> Target {
-        if let Some(i) = self.sections.iter().position(|s| s.name == name) {
+        if let Some(&i) = self.index.get(name) {
             return Target::Section(i);
         }
         if name == "DEFAULT" {
@@ -303,6 +307,7 @@ impl Ini {
                 line,
             },
         ));
+        self.index.insert(name.to_string(), self.sections.len() - 1);
         Target::Section(self.sections.len() - 1)
     }
 
@@ -313,7 +318,7 @@ impl Ini {
 
     /// The section called `name`.
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.sections[i])
     }
 
     /// True when the section exists.
