@@ -179,20 +179,7 @@ pub fn load_merged(
     extra: &[PathBuf],
     options: &LoadOptions,
 ) -> Result<Config, ConfigErrors> {
-    if !path.exists() {
-        return Err(ConfigError::file(
-            path,
-            format!("could not find config file {}", path.display()),
-        )
-        .into());
-    }
-    let bytes = std::fs::read(path).map_err(|_| {
-        ConfigError::file(
-            path,
-            format!("could not read config file {}", path.display()),
-        )
-    })?;
-    let text = decode(&bytes, path)?;
+    let text = read_config_file(path)?;
     parse(&text, path, extra, options)
 }
 
@@ -229,6 +216,20 @@ fn parse(
     }
     let config = builder.build(absolute, here, included_files);
     builder.finish(config)
+}
+
+/// The text of the main configuration file, with the reference's messages when it is
+/// missing or unreadable (a directory, say).
+fn read_config_file(path: &Path) -> Result<String, ConfigErrors> {
+    if !path.exists() {
+        return Err(
+            ConfigError::general(format!("could not find config file {}", path.display())).into(),
+        );
+    }
+    let bytes = std::fs::read(path).map_err(|_| {
+        ConfigError::general(format!("could not read config file {}", path.display()))
+    })?;
+    decode(&bytes, path)
 }
 
 /// Decodes a file as UTF-8, naming the line of the first bad byte.
@@ -1359,20 +1360,7 @@ pub fn load_ctl(path: &Path, options: &LoadOptions) -> Result<CtlConfig, ConfigE
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
-    if !path.exists() {
-        return Err(ConfigError::file(
-            path,
-            format!("could not find config file {}", path.display()),
-        )
-        .into());
-    }
-    let bytes = std::fs::read(path).map_err(|_| {
-        ConfigError::file(
-            path,
-            format!("could not read config file {}", path.display()),
-        )
-    })?;
-    let text = decode(&bytes, path)?;
+    let text = read_config_file(path)?;
     let mut builder = Builder::new(path, &here, options);
     let parse_errors = builder.ini.read(&text, path);
     builder.errors.extend(parse_errors);

@@ -23,6 +23,13 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// An error about the invocation rather than a place in a file (the file given
+    /// does not exist or cannot be read): rendered as the bare message, as the
+    /// reference prints it.
+    pub fn general(message: impl Into<String>) -> Self {
+        ConfigError::file(PathBuf::new(), message)
+    }
+
     /// An error about a whole file (not found, unreadable, …).
     pub fn file(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         ConfigError {
@@ -61,6 +68,11 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     /// `FILE:LINE: [section] option: message`, leaving out the parts that are unknown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One error, one line: line breaks inside a quoted value are shown escaped.
+        let message = self.message.replace('\n', "\\n").replace('\r', "\\r");
+        if self.file.as_os_str().is_empty() {
+            return f.write_str(&message);
+        }
         write!(f, "{}", self.file.display())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
@@ -72,8 +84,6 @@ impl fmt::Display for ConfigError {
             (None, Some(o)) => write!(f, " {o}:")?,
             (None, None) => {}
         }
-        // One error, one line: line breaks inside a quoted value are shown escaped.
-        let message = self.message.replace('\n', "\\n").replace('\r', "\\r");
         write!(f, " {message}")
     }
 }
@@ -146,6 +156,10 @@ mod tests {
                 "a.conf:9: [program:x] startsecs: boom",
             ),
             (base.for_option("files"), "/etc/s.conf: files: boom"),
+            (
+                ConfigError::general("could not find config file x.conf"),
+                "could not find config file x.conf",
+            ),
         ];
         for (err, want) in cases {
             assert_eq!(err.to_string(), want);
