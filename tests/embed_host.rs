@@ -3,11 +3,14 @@
 //! programs must restart as configured, two supervisors must not see each other's
 //! children, and dropping a supervisor must stop its programs.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use supervisor::config::{AutoRestart, Config, LogLevel, Program};
 use supervisor::log::ActivityLog;
 use supervisor::process::ProcessState;
+use supervisor::rpc::server::Listeners;
 use supervisor::supervisor::{Event, Handle, Options, Reaping, Supervisor};
 
 fn options() -> Options {
@@ -178,4 +181,58 @@ async fn two_supervisors_do_not_interfere_and_drop_stops_programs() {
     let outcome = second.shutdown(Duration::from_secs(10)).await;
     assert!(outcome.is_ok(), "{outcome:?}");
     assert!(!pid_alive(pid_two));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_supervisorctl_talks_to_an_embedded_supervisor() {
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let socket = scratch.path().join("embedded.sock");
+    let config = Config::builder()
+        .childlogdir(scratch.path())
+        .unix_server(&socket)
+        .program(Program::new("web", "sleep 600"))
+        .program(Program::new("idle", "sleep 600").autostart(false))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let activity = ActivityLog::new(LogLevel::Critical);
+    let interfaces = vec!["supervisor".to_string()];
+    let listeners = Listeners::bind(&config.http_servers, &interfaces, &activity)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let supervisor = start(config);
+    let handle = supervisor.handle();
+    let control = listeners.serve(handle.clone(), activity, interfaces);
+    let pid = wait_state(&handle, "web", ProcessState::Running).await;
+
+    let ctl = support::reference_venv().join("bin/supervisorctl");
+    let url = format!("unix://{}", socket.display());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new(ctl);
+        command.args(["-s", &url, "status"]);
+        support::run_with_timeout(&mut command, Duration::from_secs(30))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(
+        lines[0],
+        format!("idle                             STOPPED   Not started")
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "web                              RUNNING   pid {pid}, uptime 0:00:"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a STOPPED process makes status exit 3"
+    );
+
+    let outcome = supervisor.shutdown(Duration::from_secs(10)).await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+    control.stop().await;
 }
