@@ -3,7 +3,7 @@
 //!
 //! Owns the meaning of each command and the command-line grammar of one shell line.
 //! Output goes through a [`Terminal`], so tests can capture it; the network goes through
-//! [`Client`]; texts come from [`render`](super::render). It knows nothing of line
+//! [`Client`]; texts come from [`render`]. It knows nothing of line
 //! editing or of how the program was started.
 
 use std::io;

@@ -18,9 +18,9 @@ const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
 /// A command that passed every check and can be handed to `os::spawn`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedCommand {
-    /// The file `execve` gets: argv[0] as written when it contains `/`, else the PATH hit.
+    /// The file `execve` gets: `argv[0]` as written when it contains `/`, else the PATH hit.
     pub filename: PathBuf,
-    /// The split command; argv[0] is the word as written, not the resolved path.
+    /// The split command; `argv[0]` is the word as written, not the resolved path.
     pub argv: Vec<String>,
 }
 

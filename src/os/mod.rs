@@ -1,11 +1,11 @@
 //! Every Unix call the daemon and the embedded library make.
 //!
 //! * [`command`]: `command=` → filename and argv, with supervisord's checks.
-//! * [`spawn`]: pipes, fork, the child's setup (process group, fds, signals, user, cwd,
+//! * [`spawn`](mod@spawn): pipes, fork, the child's setup (process group, fds, signals, user, cwd,
 //!   umask) and execve, with the reference's failure texts.
 //! * [`reap`]: the one owner of waiting: global (`waitpid(-1)` on SIGCHLD) or owned
 //!   (a pidfd per child) for embedding.
-//! * [`kill`]: a signal to a pid or its process group.
+//! * [`kill`](mod@kill): a signal to a pid or its process group.
 //! * [`signals`]: the daemon's own signal queue.
 //! * [`daemon`]: daemonize, pidfile, rlimits, `user=`, subreaper, fd cleanup.
 //! * [`fcgi`]: the listening socket of an `[fcgi-program:x]`.

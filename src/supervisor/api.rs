@@ -59,7 +59,7 @@ impl Channel {
 }
 
 /// An error the core answers a request with. Each variant is one of the reference's
-/// XML-RPC faults; [`Fault::code`] and [`Fault::to_string`] give its code and text.
+/// XML-RPC faults; [`Fault::code`] and its `Display` give its code and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// 1: no such method.
