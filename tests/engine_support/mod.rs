@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -172,6 +173,7 @@ pub struct Setup {
     env: Vec<(String, String)>,
     files: Vec<(String, String, u32)>,
     unshare: bool,
+    dirty_signals: bool,
 }
 
 impl Setup {
@@ -185,6 +187,7 @@ impl Setup {
             env: Vec::new(),
             files: Vec::new(),
             unshare: false,
+            dirty_signals: false,
         }
     }
 
@@ -256,6 +259,13 @@ impl Setup {
         self
     }
 
+    /// Start the daemon with SIGPIPE and SIGALRM ignored and SIGUSR1 and SIGWINCH
+    /// blocked, the state a careless parent leaves; children must not inherit it.
+    pub fn dirty_signals(mut self) -> Setup {
+        self.dirty_signals = true;
+        self
+    }
+
     /// Run the daemon as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`).
     pub fn as_pid1(mut self) -> Setup {
         self.unshare = true;
@@ -321,6 +331,22 @@ impl Setup {
             .stdin(Stdio::null())
             .stdout(File::create(path.join("daemon.stdout")).expect("stdout file"))
             .stderr(File::create(path.join("daemon.stderr")).expect("stderr file"));
+        if self.dirty_signals {
+            // SAFETY: signal(2), sigemptyset/sigaddset on a local set and sigprocmask are
+            // async-signal-safe; nothing is allocated between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+                    libc::signal(libc::SIGALRM, libc::SIG_IGN);
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGUSR1);
+                    libc::sigaddset(&mut set, libc::SIGWINCH);
+                    libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    Ok(())
+                });
+            }
+        }
         let child = cmd.spawn().expect("spawn supervisord");
         let launcher = child.id() as i32;
         let mut daemon = Daemon {
