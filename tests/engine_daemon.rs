@@ -1,0 +1,271 @@
+//! The daemon as a whole (processes.md §8, §10): SIGHUP restart, SIGTERM shutdown with many
+//! children, SIGUSR2 log reopen, 200 crash-looping programs, PID 1 in a new PID namespace
+//! and `--subreaper`.
+
+#[allow(dead_code)]
+mod engine_support;
+
+use std::fs;
+use std::time::Instant;
+
+use engine_support::{alive, proc_stat, render, spawned_pids, Daemon, Impl, Setup};
+use serde_json::json;
+
+fn is_root() -> bool {
+    // SAFETY: getuid(2) has no preconditions.
+    unsafe { libc::getuid() == 0 }
+}
+
+fn sleepers(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("[program:{prefix}{i:03}]\ncommand=/bin/sleep 300\nstartsecs=0\n\n"))
+        .collect()
+}
+
+#[test]
+fn sighup_restarts_in_the_same_process_with_the_new_config() {
+    let d = Daemon::start(&format!(
+        "{}{}",
+        sleepers("kept", 1),
+        "[program:dropped]\ncommand=/bin/sleep 300\nstartsecs=0\n"
+    ));
+    let kept = d.wait_state("kept000", "RUNNING").pid;
+    let dropped = d.wait_state("dropped", "RUNNING").pid;
+    let text = fs::read_to_string(&d.conf).expect("read config");
+    let text = text.replace("[program:dropped]", "[program:added]");
+    fs::write(&d.conf, text).expect("rewrite config");
+    d.signal(libc::SIGHUP);
+    d.wait_line("received SIGHUP indicating restart request");
+    let added = d.wait_state("added", "RUNNING").pid;
+    let new_kept = d.wait_state("kept000", "RUNNING").pid;
+    let lines = d.lines();
+    let log = render(&lines);
+    assert_ne!(new_kept, kept, "every program restarts\n{log}");
+    assert!(!alive(kept) && !alive(dropped), "{log}");
+    assert!(d
+        .try_infos()
+        .is_some_and(|m| !m.contains_key("dropped:dropped")));
+    let started = format!("supervisord started with pid {}", d.pid);
+    assert_eq!(
+        lines.iter().filter(|l| l.msg == started).count(),
+        2,
+        "same pid twice\n{log}"
+    );
+    assert_eq!(spawned_pids(&lines, "added"), vec![added]);
+    let pidfile = fs::read_to_string(&d.pidfile).unwrap_or_default();
+    assert_eq!(pidfile, format!("{}\n", d.pid));
+}
+
+#[test]
+fn sigterm_with_50_children_stops_them_all_and_cleans_up() {
+    let mut d = Daemon::start(&sleepers("s", 50));
+    let pids: Vec<i32> = d.poll("50 RUNNING processes", || {
+        let infos = d.try_infos()?;
+        let running: Vec<i32> = infos
+            .values()
+            .filter(|i| i.state == "RUNNING")
+            .map(|i| i.pid)
+            .collect();
+        (running.len() == 50).then_some(running)
+    });
+    assert!(d.pidfile.exists() && d.sock.exists());
+    d.signal(libc::SIGTERM);
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", d.dump());
+    let lines = d.lines();
+    let log = render(&lines);
+    for i in 0..50 {
+        let want = format!("stopped: s{i:03} (terminated by SIGTERM)");
+        assert_eq!(
+            lines.iter().filter(|l| l.msg == want).count(),
+            1,
+            "{want}\n{log}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.msg == "received SIGTERM indicating exit request"),
+        "{log}"
+    );
+    let left: Vec<i32> = pids.into_iter().filter(|p| alive(*p)).collect();
+    assert!(left.is_empty(), "still alive: {left:?}");
+    assert!(!d.pidfile.exists(), "pidfile removed");
+    assert!(!d.sock.exists(), "socket removed");
+}
+
+#[test]
+fn sigusr2_reopens_the_activity_log_and_the_child_logs() {
+    let d = Daemon::start(
+        "[program:talker]\n\
+         command=/bin/sh -c \"while :; do echo tick; sleep 0.1; done\"\n\
+         stdout_logfile=%(here)s/talker.log\n\
+         stopasgroup=true\n\
+         startsecs=0\n",
+    );
+    d.wait_state("talker", "RUNNING");
+    let talker = d.path().join("talker.log");
+    d.poll("talker output", || {
+        (fs::metadata(&talker).ok()?.len() > 0).then_some(())
+    });
+    let old_log = d.path().join("activity.log.old");
+    let old_talker = d.path().join("talker.log.old");
+    fs::rename(&d.log, &old_log).expect("rename activity.log");
+    fs::rename(&talker, &old_talker).expect("rename talker.log");
+    d.signal(libc::SIGUSR2);
+    d.poll("a new talker.log with output", || {
+        fs::read_to_string(&talker)
+            .ok()?
+            .contains("tick")
+            .then_some(())
+    });
+    assert_eq!(
+        d.call("supervisor.stopProcess", &[json!("talker")]),
+        json!(true)
+    );
+    d.wait_line("stopped: talker");
+    let both = format!(
+        "{}{}",
+        fs::read_to_string(&old_log).unwrap_or_default(),
+        d.log_text()
+    );
+    assert!(
+        both.contains("INFO received SIGUSR2 indicating log reopen request"),
+        "{both}"
+    );
+    assert!(both.contains("INFO supervisord logreopen"), "{both}");
+    let old = fs::read_to_string(&old_log).unwrap_or_default();
+    assert!(
+        !old.contains("stopped: talker"),
+        "later lines go to the new file\n{old}"
+    );
+}
+
+/// utime + stime of a pid, in clock ticks.
+fn cpu_ticks(pid: i32) -> u64 {
+    proc_stat(pid)
+        .map(|s| s[11].parse::<u64>().unwrap_or(0) + s[12].parse::<u64>().unwrap_or(0))
+        .unwrap_or(0)
+}
+
+#[test]
+fn two_hundred_crash_looping_programs_leave_the_daemon_responsive() {
+    let programs: String = (0..200)
+        .map(|i| {
+            format!("[program:crash{i:03}]\ncommand=/bin/sh -c \"exit 1\"\nstartretries=1000\n\n")
+        })
+        .collect();
+    let d = Setup::new(Impl::under_test(), &programs)
+        .global("loglevel=info")
+        .start();
+    d.poll("200 programs spawned", || {
+        (d.count("spawned: 'crash") >= 200).then_some(())
+    });
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let ticks = cpu_ticks(d.pid);
+    let spawns = d.count("spawned: 'crash");
+    let began = Instant::now();
+    let mut latencies = Vec::new();
+    while began.elapsed().as_secs_f64() < 5.0 {
+        let asked = Instant::now();
+        let out = d.ctl(&["status"]);
+        latencies.push(asked.elapsed().as_secs_f64());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("crash")).count(),
+            200,
+            "supervisorctl status answers for all 200 ({:?})\n{text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let secs = began.elapsed().as_secs_f64();
+    let cpu = (cpu_ticks(d.pid) - ticks) as f64 / hz / secs * 100.0;
+    let spawned = d.count("spawned: 'crash") - spawns;
+    latencies.sort_by(f64::total_cmp);
+    eprintln!(
+        "FIGURES {:?}: 200 crash-looping programs: daemon CPU {cpu:.1}% of one core over {secs:.1} s, \
+         {spawned} spawns in that window, {} supervisorctl status calls, latency median {:.0} ms, max {:.0} ms",
+        d.which,
+        latencies.len(),
+        latencies[latencies.len() / 2] * 1000.0,
+        latencies[latencies.len() - 1] * 1000.0
+    );
+}
+
+// ---------------------------------------------------------------- PID 1 and subreaper
+
+#[test]
+fn as_pid_1_it_reaps_orphans_and_exits_0_on_sigterm() {
+    if !is_root() {
+        eprintln!("SKIPPED LOUDLY: unshare --pid needs root; PID 1 behaviour is untested here");
+        return;
+    }
+    let mut d = Setup::new(
+        Impl::under_test(),
+        "[program:orphans]\ncommand={fx}/orphans.sh 100 0.5\nstartsecs=0\nautorestart=false\n\n\
+         [program:long]\ncommand=/bin/sleep 300\nstartsecs=0\n",
+    )
+    .as_pid1()
+    .start();
+    d.wait_state("orphans", "EXITED");
+    // pids in RPC answers and log lines are the namespace's own; the host sees others.
+    d.wait_state("long", "RUNNING");
+    let reaped = d.wait_count("reaped unknown pid ", 100);
+    for line in &reaped {
+        assert!(
+            line.msg.ends_with(" (exit status 0)") && line.level == "INFO",
+            "{}",
+            line.msg
+        );
+    }
+    let daemon = d.pid;
+    let zombies = || -> Vec<i32> {
+        fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|p| proc_stat(*p).is_some_and(|s| s[0] == "Z" && s[1] == daemon.to_string()))
+            .collect()
+    };
+    d.poll("no zombie children of PID 1", || {
+        zombies().is_empty().then_some(())
+    });
+    d.signal(libc::SIGTERM);
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", d.dump());
+    assert_eq!(
+        d.count("stopped: long (terminated by SIGTERM)"),
+        1,
+        "{}",
+        d.dump()
+    );
+    assert!(
+        d.tagged_pids().is_empty(),
+        "everything in the namespace is gone"
+    );
+}
+
+#[test]
+fn subreaper_reaps_a_daemonizing_grandchild() {
+    let d = Setup::new(
+        Impl::Ours,
+        "[program:daemonizer]\ncommand=python3 {fx}/daemonize.py %(here)s/grandchild.pid 0.5\n\
+         startsecs=0\nautorestart=false\n",
+    )
+    .arg("--subreaper")
+    .start();
+    let file = d.path().join("grandchild.pid");
+    let grandchild: i32 = d.poll("the grandchild's pid", || {
+        fs::read_to_string(&file).ok()?.trim().parse().ok()
+    });
+    d.wait_state("daemonizer", "EXITED");
+    let line = d.wait_line(&format!("reaped unknown pid {grandchild}"));
+    assert_eq!(
+        line.msg,
+        format!("reaped unknown pid {grandchild} (exit status 0)")
+    );
+    assert_eq!(line.level, "INFO");
+}
