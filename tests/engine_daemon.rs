@@ -207,7 +207,7 @@ fn as_pid_1_it_reaps_orphans_and_exits_0_on_sigterm() {
         "[program:orphans]\ncommand={fx}/orphans.sh 100 0.5\nstartsecs=0\nautorestart=false\n\n\
          [program:long]\ncommand=/bin/sleep 300\nstartsecs=0\n",
     )
-    .as_pid1()
+    .pid1()
     .start();
     d.wait_state("orphans", "EXITED");
     // pids in RPC answers and log lines are the namespace's own; the host sees others.

@@ -267,7 +267,7 @@ impl Setup {
     }
 
     /// Run the daemon as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`).
-    pub fn as_pid1(mut self) -> Setup {
+    pub fn pid1(mut self) -> Setup {
         self.unshare = true;
         self
     }
