@@ -269,3 +269,37 @@ fn subreaper_reaps_a_daemonizing_grandchild() {
     );
     assert_eq!(line.level, "INFO");
 }
+
+#[test]
+fn shutdown_gives_up_backoff_processes_without_signalling_them() {
+    let mut d = Setup::new(
+        Impl::under_test(),
+        "[program:flappy]\ncommand={fx}/quick_exit.sh 1\nstartretries=5\n\n\
+         [program:steady]\ncommand=/bin/sleep 300\nstartsecs=0\n",
+    )
+    .start();
+    d.wait_state("steady", "RUNNING");
+    // After its second failure flappy waits 2 s in BACKOFF.
+    d.wait_count("exited: flappy (", 2);
+    assert_eq!(d.info("flappy").state, "BACKOFF", "{}", d.dump());
+    d.signal(libc::SIGTERM);
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", d.dump());
+    let lines = d.lines();
+    let log = render(&lines);
+    assert_eq!(
+        spawned_pids(&lines, "flappy").len(),
+        2,
+        "no retry during shutdown\n{log}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.msg.starts_with("killing flappy")
+            || l.msg.starts_with("Attempted to kill flappy")),
+        "a BACKOFF process is given up, not signalled\n{log}"
+    );
+    assert_eq!(
+        d.count("stopped: steady (terminated by SIGTERM)"),
+        1,
+        "{log}"
+    );
+}
