@@ -303,3 +303,29 @@ fn shutdown_gives_up_backoff_processes_without_signalling_them() {
         "{log}"
     );
 }
+
+#[test]
+fn during_shutdown_sighup_is_ignored_and_rpc_answers_shutdown_state() {
+    let mut d = Daemon::start(
+        "[program:slow]\ncommand={fx}/slow_term.sh 2\nstartsecs=0\nstopasgroup=true\n",
+    );
+    d.wait_state("slow", "RUNNING");
+    d.signal(libc::SIGTERM);
+    d.wait_line("received SIGTERM indicating exit request");
+    d.signal(libc::SIGHUP);
+    d.wait_line("ignored SIGHUP indicating restart request (shutdown in progress)");
+    let fault = d.rpc("supervisor.getAllProcessInfo", &[]);
+    assert_eq!(
+        fault,
+        Err::<serde_json::Value, _>((6, "SHUTDOWN_STATE".to_string()))
+    );
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", d.dump());
+    assert_eq!(d.count("stopped: slow (exit status 0)"), 1, "{}", d.dump());
+    assert_eq!(
+        d.count("supervisord started with pid"),
+        1,
+        "no restart\n{}",
+        d.dump()
+    );
+}
