@@ -329,3 +329,172 @@ fn during_shutdown_sighup_is_ignored_and_rpc_answers_shutdown_state() {
         d.dump()
     );
 }
+
+// ---------------------------------------------------------------- start-up (processes.md §10)
+
+#[test]
+fn daemonizing_detaches_applies_umask_and_directory_and_writes_the_pidfile() {
+    let mut d = Setup::new(
+        Impl::under_test(),
+        "[program:child]\ncommand=/bin/sleep 300\nstartsecs=0\n",
+    )
+    .global("umask=027\ndirectory=%(here)s/work")
+    .before(|dir| fs::create_dir(dir.join("work")).expect("mkdir work"))
+    .daemonize()
+    .start();
+    let launcher = d.adopt_pidfile();
+    assert_eq!(
+        launcher.code(),
+        Some(0),
+        "the launching parent exits 0\n{}",
+        d.dump()
+    );
+    let pid = d.pid;
+    assert_eq!(
+        fs::read_to_string(&d.pidfile).unwrap_or_default(),
+        format!("{pid}\n")
+    );
+    d.wait_state("child", "RUNNING");
+    let stat = proc_stat(pid).expect("daemon stat");
+    assert_eq!(stat[3], pid.to_string(), "setsid: leads its own session");
+    let status = engine_support::proc_status(pid);
+    assert_eq!(status.get("Umask").map(String::as_str), Some("0027"));
+    assert_eq!(
+        fs::read_link(format!("/proc/{pid}/cwd")).ok(),
+        Some(d.path().join("work"))
+    );
+    for fd in 0..3 {
+        let target = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+        assert_eq!(
+            target.as_deref(),
+            Some(std::path::Path::new("/dev/null")),
+            "fd {fd}"
+        );
+    }
+    let lines = d.lines();
+    let log = render(&lines);
+    let daemonizing = lines
+        .iter()
+        .position(|l| l.msg == "daemonizing the supervisord process")
+        .unwrap_or_else(|| panic!("no daemonizing line\n{log}"));
+    let started = format!("supervisord started with pid {pid}");
+    assert!(
+        lines.iter().skip(daemonizing).any(|l| l.msg == started),
+        "{log}"
+    );
+    d.signal(libc::SIGTERM);
+    d.poll("the daemon to exit", || (!alive(pid)).then_some(()));
+    assert!(!d.pidfile.exists(), "pidfile removed\n{}", d.dump());
+}
+
+#[test]
+fn a_soft_fd_limit_below_minfds_is_raised() {
+    let mut hard = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit into a local struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut hard) };
+    let minfds = (hard.rlim_max as u64).min(2048);
+    if minfds <= 512 {
+        eprintln!(
+            "SKIPPED LOUDLY: hard RLIMIT_NOFILE {} leaves nothing to raise",
+            hard.rlim_max
+        );
+        return;
+    }
+    let d = Setup::new(Impl::under_test(), "")
+        .global(&format!("minfds={minfds}"))
+        .nofile_soft(256)
+        .start();
+    let line = d.wait_line("Increased RLIMIT_NOFILE limit to");
+    assert_eq!(
+        line.msg,
+        format!("Increased RLIMIT_NOFILE limit to {minfds}")
+    );
+    assert_eq!(line.level, "INFO");
+    let limits = fs::read_to_string(format!("/proc/{}/limits", d.pid)).unwrap_or_default();
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or("");
+    assert_eq!(soft, minfds.to_string(), "{limits}");
+}
+
+#[test]
+fn a_stale_socket_is_replaced_and_a_live_one_refuses_a_second_daemon() {
+    let d = Setup::new(
+        Impl::under_test(),
+        "[program:child]\ncommand=/bin/sleep 300\nstartsecs=0\n",
+    )
+    .before(|dir| {
+        // Bound, then closed: the file stays, nobody listens.
+        drop(std::os::unix::net::UnixListener::bind(dir.join("supervisor.sock")).expect("bind"));
+    })
+    .start();
+    d.wait_state("child", "RUNNING");
+    let stderr = fs::read_to_string(d.path().join("daemon.stderr")).unwrap_or_default();
+    assert_eq!(
+        stderr,
+        format!("Unlinking stale socket {}\n", d.sock.display())
+    );
+    let (code, stderr) = d.run_again();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "Error: Another program is already listening on a port that one of our HTTP \
+             servers is configured to use.  Shut this program down first before starting \
+             supervisord.\n"
+        ),
+        "{stderr}"
+    );
+    assert!(d.sock.exists(), "the live socket is left alone");
+    assert_eq!(
+        d.info("child").state,
+        "RUNNING",
+        "the first daemon still answers"
+    );
+}
+
+#[test]
+fn sighup_replaces_the_auto_logs_and_a_broken_config_ends_the_daemon() {
+    let mut d = Daemon::start(
+        "[program:talk]\ncommand=/bin/sh -c \"echo hello; exec sleep 300\"\nstartsecs=0\n",
+    );
+    let first_pid = d.wait_state("talk", "RUNNING").pid;
+    let auto = |d: &Daemon| -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(d.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| n.starts_with("talk-std"))
+            .collect();
+        names.sort();
+        names
+    };
+    let before = auto(&d);
+    assert_eq!(before.len(), 2, "{before:?}");
+    d.signal(libc::SIGHUP);
+    d.poll("talk restarted", || {
+        let info = d.try_infos()?.get("talk:talk")?.clone();
+        (info.state == "RUNNING" && info.pid != first_pid).then_some(())
+    });
+    let after = auto(&d);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(
+        after.iter().all(|n| !before.contains(n)),
+        "old AUTO logs deleted, new names: {before:?} -> {after:?}"
+    );
+    let text = fs::read_to_string(&d.conf).expect("read config");
+    fs::write(&d.conf, text.replace("startsecs=0", "startsecs=zero")).expect("break config");
+    d.signal(libc::SIGHUP);
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(2), "{}", d.dump());
+    let stderr = fs::read_to_string(d.path().join("daemon.stderr")).unwrap_or_default();
+    assert!(
+        stderr.contains("invalid literal for int() with base 10: 'zero'"),
+        "{stderr}"
+    );
+}

@@ -174,6 +174,9 @@ pub struct Setup {
     files: Vec<(String, String, u32)>,
     unshare: bool,
     dirty_signals: bool,
+    daemonize: bool,
+    nofile_soft: Option<u64>,
+    before: Option<Box<dyn FnOnce(&Path)>>,
 }
 
 impl Setup {
@@ -188,6 +191,9 @@ impl Setup {
             files: Vec::new(),
             unshare: false,
             dirty_signals: false,
+            daemonize: false,
+            nofile_soft: None,
+            before: None,
         }
     }
 
@@ -266,6 +272,25 @@ impl Setup {
         self
     }
 
+    /// Let the daemon daemonize (`nodaemon=false`, no `-n`); the launcher exits at once
+    /// and [`Daemon::adopt_pidfile`] finds the daemon.
+    pub fn daemonize(mut self) -> Setup {
+        self.daemonize = true;
+        self
+    }
+
+    /// Start the daemon with this soft RLIMIT_NOFILE (the hard limit unchanged).
+    pub fn nofile_soft(mut self, soft: u64) -> Setup {
+        self.nofile_soft = Some(soft);
+        self
+    }
+
+    /// Run `prepare` on the temp dir just before the daemon starts.
+    pub fn before(mut self, prepare: impl FnOnce(&Path) + 'static) -> Setup {
+        self.before = Some(Box::new(prepare));
+        self
+    }
+
     /// Run the daemon as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`).
     pub fn pid1(mut self) -> Setup {
         self.unshare = true;
@@ -291,7 +316,7 @@ impl Setup {
              pidfile=%(here)s/supervisord.pid\n\
              childlogdir=%(here)s\n\
              loglevel=debug\n\
-             nodaemon=true\n\
+             nodaemon={nodaemon}\n\
              {global}\n\
              [unix_http_server]\n\
              file=%(here)s/supervisor.sock\n\n\
@@ -300,6 +325,7 @@ impl Setup {
              [supervisorctl]\n\
              serverurl=unix://%(here)s/supervisor.sock\n\n\
              {programs}\n",
+            nodaemon = !self.daemonize,
             global = self.global,
             programs = self.programs.replace("{fx}", fx),
         );
@@ -308,6 +334,9 @@ impl Setup {
             let file = path.join(name);
             fs::write(&file, contents).expect("write setup file");
             fs::set_permissions(&file, fs::Permissions::from_mode(*mode)).expect("chmod");
+        }
+        if let Some(prepare) = self.before {
+            prepare(&path);
         }
         let program = match self.which {
             Impl::Ours => PathBuf::from(env!("CARGO_BIN_EXE_supervisord")),
@@ -321,8 +350,10 @@ impl Setup {
         } else {
             Command::new(&program)
         };
-        cmd.arg("-n")
-            .arg("-c")
+        if !self.daemonize {
+            cmd.arg("-n");
+        }
+        cmd.arg("-c")
             .arg(&conf)
             .args(&self.args)
             .env("ENGINE_TEST_TAG", &tag)
@@ -331,6 +362,18 @@ impl Setup {
             .stdin(Stdio::null())
             .stdout(File::create(path.join("daemon.stdout")).expect("stdout file"))
             .stderr(File::create(path.join("daemon.stderr")).expect("stderr file"));
+        if let Some(soft) = self.nofile_soft {
+            // SAFETY: getrlimit/setrlimit on a local struct are async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut lim: libc::rlimit = std::mem::zeroed();
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+                    lim.rlim_cur = soft as libc::rlim_t;
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                    Ok(())
+                });
+            }
+        }
         if self.dirty_signals {
             // SAFETY: signal(2), sigemptyset/sigaddset on a local set and sigprocmask are
             // async-signal-safe; nothing is allocated between fork and exec.
@@ -356,6 +399,7 @@ impl Setup {
             pidfile: path.join("supervisord.pid"),
             conf,
             tag,
+            program,
             child: Some(child),
             launcher,
             pid: launcher,
@@ -390,6 +434,7 @@ pub struct Daemon {
     /// The daemon's pid (in our PID namespace).
     pub pid: i32,
     tag: String,
+    program: PathBuf,
     child: Option<Child>,
     launcher: i32,
 }
@@ -620,6 +665,45 @@ impl Daemon {
         }
     }
 
+    /// After a daemonizing start: the launcher must exit 0 and the pidfile names the
+    /// daemon, which becomes [`Daemon::pid`].
+    pub fn adopt_pidfile(&mut self) -> ExitStatus {
+        let status = self.wait_exit();
+        self.pid = self.poll("the pidfile", || {
+            fs::read_to_string(&self.pidfile).ok()?.trim().parse().ok()
+        });
+        status
+    }
+
+    /// Runs the same implementation on the same config once more in the foreground and
+    /// waits for it: exit code and stderr.
+    pub fn run_again(&self) -> (Option<i32>, String) {
+        let err = self.path().join("again.stderr");
+        let mut child = Command::new(&self.program)
+            .arg("-n")
+            .arg("-c")
+            .arg(&self.conf)
+            .env("ENGINE_TEST_TAG", &self.tag)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("spawn second supervisord");
+        let until = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() > until {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the second daemon did not exit\n{}", self.dump());
+            }
+            std::thread::sleep(POLL);
+        };
+        (status.code(), fs::read_to_string(&err).unwrap_or_default())
+    }
+
     /// Pids of every live process that carries this daemon's tag, the daemon excluded.
     pub fn tagged_pids(&self) -> Vec<i32> {
         tagged(&self.tag)
@@ -640,6 +724,14 @@ impl Drop for Daemon {
             }
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if self.pid != self.launcher && alive(self.pid) {
+            // SAFETY: kill(2) on the daemon this test started (it daemonized).
+            unsafe { libc::kill(self.pid, libc::SIGTERM) };
+            let until = Instant::now() + Duration::from_secs(10);
+            while alive(self.pid) && Instant::now() < until {
+                std::thread::sleep(POLL);
+            }
         }
         for pid in tagged(&self.tag) {
             // SAFETY: kill(2) on a process that carries this test's unique tag.
