@@ -395,7 +395,7 @@ fn a_soft_fd_limit_below_minfds_is_raised() {
     };
     // SAFETY: getrlimit into a local struct.
     unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut hard) };
-    let minfds = (hard.rlim_max as u64).min(2048);
+    let minfds = hard.rlim_max.min(2048);
     if minfds <= 512 {
         eprintln!(
             "SKIPPED LOUDLY: hard RLIMIT_NOFILE {} leaves nothing to raise",

@@ -164,6 +164,9 @@ pub struct Info {
     pub exitstatus: i64,
 }
 
+/// A step run on the temp dir before the daemon starts.
+type Prepare = Box<dyn FnOnce(&Path)>;
+
 /// What to run.
 pub struct Setup {
     which: Impl,
@@ -176,7 +179,7 @@ pub struct Setup {
     dirty_signals: bool,
     daemonize: bool,
     nofile_soft: Option<u64>,
-    before: Option<Box<dyn FnOnce(&Path)>>,
+    before: Option<Prepare>,
 }
 
 impl Setup {
