@@ -4,7 +4,8 @@
 //! Normalization: timestamps dropped; pids and the temp dir masked; lines whose text is
 //! Python-specific or timing-driven dropped (`fd N closed, stopped monitoring <repr>`,
 //! child-output DEBG echoes, `received SIGCHLD`, the throttled `waiting for … to die`,
-//! repeats of the throttled `waiting for … to stop` within one stop);
+//! and `waiting for … to stop`, which either daemon logs only when the stopped process
+//! has not been reaped yet at the first check — a race, not a behavior);
 //! then the log is split into one subsequence per process plus one for the rest, because
 //! the interleaving of independent processes is timing. Processes that restart forever
 //! are compared over their first cycles only.
@@ -52,7 +53,10 @@ fn normalize(line: &LogLine, dir: &str) -> Option<String> {
         || msg.contains(" stdout output:\n")
         || msg.contains(" stderr output:\n")
         || msg == "received SIGCHLD indicating a child quit"
-        || msg.starts_with("waiting for ") && msg.ends_with(" to die");
+        || msg.starts_with("waiting for ") && msg.ends_with(" to die")
+        // Logged by either daemon only if the process is still STOPPING when the stop
+        // is first checked: a race between the kill and the reap, not a behavior.
+        || msg.starts_with("waiting for ") && msg.ends_with(" to stop");
     if dropped {
         return None;
     }
@@ -73,7 +77,6 @@ fn owner<'a>(msg: &str, names: &[(&'a str, &[&str])]) -> &'a str {
             format!("killing {name} (pid"),
             format!("killing '{name}' ("),
             format!("Attempted to kill {name}, which"),
-            format!("waiting for {name} to stop"),
             format!("unable to signal {name} ("),
         ];
         if patterns.iter().any(|p| msg.contains(p.as_str()))
@@ -95,18 +98,9 @@ fn split(lines: &[LogLine], dir: &str, names: &[(&str, &[&str])]) -> Split {
         let Some(text) = normalize(line, dir) else {
             continue;
         };
-        let seq = out.entry(owner(&line.msg, names).to_string()).or_default();
-        // `waiting for x to stop` repeats every 2 s of one stop: keep the first only.
-        let waiting = line.msg.starts_with("waiting for ") && line.msg.ends_with(" to stop");
-        let repeated = waiting
-            && seq
-                .iter()
-                .rev()
-                .take_while(|l| !l.contains(" stopped: "))
-                .any(|l| *l == text);
-        if !repeated {
-            seq.push(text);
-        }
+        out.entry(owner(&line.msg, names).to_string())
+            .or_default()
+            .push(text);
     }
     out
 }
@@ -268,7 +262,6 @@ fn stop_each(d: &Daemon) {
 }
 
 #[test]
-#[ignore = "bug: a child exit is acted on only at the next pipe event or 1 s tick, so a dead child gets SIGKILL again"]
 fn stop_paths_match_the_reference() {
     differential(
         stops,

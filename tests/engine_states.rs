@@ -73,7 +73,6 @@ fn exit_before_startsecs_backs_off_one_two_three_seconds_then_fatal() {
 
 /// `/bin/false` exits while its pipes close: nothing but SIGCHLD says it is gone.
 #[test]
-#[ignore = "bug: a child exit is acted on only at the next pipe event or 1 s tick, not on SIGCHLD, so instant exits count as RUNNING"]
 fn an_instant_exit_is_a_failure_not_a_success() {
     let d = Daemon::start("[program:instant]\ncommand=/bin/false\nstartretries=0\n");
     d.wait_line("gave up: instant entered FATAL state");
@@ -316,7 +315,6 @@ fn spawn_error_command_is_a_directory() {
 }
 
 #[test]
-#[ignore = "bug: a child exit is acted on only at the next pipe event or 1 s tick, not on SIGCHLD, so instant exits count as RUNNING"]
 fn missing_directory_fails_in_the_child_with_127() {
     let d = ours(&["badcwd"], "spawn_errors.conf");
     d.wait_line("gave up: badcwd entered FATAL state");

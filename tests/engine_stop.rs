@@ -79,7 +79,6 @@ fn stopwaitsecs_escalates_to_sigkill() {
 /// The child dies of the first SIGKILL; its exit must be seen before stopwaitsecs runs
 /// out again.
 #[test]
-#[ignore = "bug: a child exit is acted on only at the next pipe event or 1 s tick, so a dead child gets SIGKILL again"]
 fn a_child_that_dies_of_sigkill_gets_only_one() {
     let d = start(&["stubborn"], "stop.conf");
     d.wait_state("stubborn", "RUNNING");
