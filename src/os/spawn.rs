@@ -661,17 +661,31 @@ unsafe fn not_spawned() -> ! {
     libc::_exit(127);
 }
 
-/// `<prefix><ERRNONAME>\n`, the name from the static table or the number in decimal.
+/// Room for one error line on the child's stack (a directory path up to PATH_MAX plus
+/// the words around it).
+const LINE_BUFFER: usize = 4096 + 256;
+
+/// `<prefix><ERRNONAME>\n`, the name from the static table or the number in decimal,
+/// written with a single `write` (like the reference) so that the line reaches the log
+/// in one piece; a prefix too long for the stack buffer is written in parts.
 unsafe fn write_errno_line(prefix: &[u8], errno: i32) {
-    write_all(2, prefix);
-    match errno_name(errno) {
-        Some(name) => write_all(2, name.as_bytes()),
-        None => {
-            let mut digits = [0u8; 12];
-            write_all(2, format_decimal(errno, &mut digits));
-        }
+    let mut digits = [0u8; 12];
+    let name = match errno_name(errno) {
+        Some(name) => name.as_bytes(),
+        None => format_decimal(errno, &mut digits),
+    };
+    let mut line = [0u8; LINE_BUFFER];
+    let total = prefix.len() + name.len() + 1;
+    if total > line.len() {
+        write_all(2, prefix);
+        write_all(2, name);
+        write_all(2, b"\n");
+        return;
     }
-    write_all(2, b"\n");
+    line[..prefix.len()].copy_from_slice(prefix);
+    line[prefix.len()..prefix.len() + name.len()].copy_from_slice(name);
+    line[total - 1] = b'\n';
+    write_all(2, &line[..total]);
 }
 
 /// Decimal text of `n` in `buffer`, without allocating.

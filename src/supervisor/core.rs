@@ -142,6 +142,13 @@ impl Timers {
     }
 }
 
+/// A child just forked, whose output capture has yet to start.
+struct Spawned {
+    pid: u32,
+    name: String,
+    streams: Vec<(crate::log::capture::PreparedStream, OwnedFd)>,
+}
+
 /// A stdin pipe with the bytes it could not take yet.
 struct Stdin {
     fd: Arc<AsyncFd<OwnedFd>>,
@@ -424,12 +431,15 @@ impl Core {
         for effect in effects {
             match effect {
                 Effect::Spawn => {
-                    let input = match self.spawn(id) {
-                        Ok(pid) => Input::Spawned { pid },
-                        Err(message) => Input::SpawnFailed { message },
+                    let (input, spawned) = match self.spawn(id) {
+                        Ok(spawned) => (Input::Spawned { pid: spawned.pid }, Some(spawned)),
+                        Err(message) => (Input::SpawnFailed { message }, None),
                     };
                     if let Some(message) = self.feed(id, input) {
                         refused = Some(message);
+                    }
+                    if let Some(spawned) = spawned {
+                        self.start_capture(id, spawned);
                     }
                 }
                 Effect::Kill {
@@ -632,7 +642,7 @@ impl Core {
             })
     }
 
-    fn spawn(&mut self, id: ProcId) -> Result<u32, String> {
+    fn spawn(&mut self, id: ProcId) -> Result<Spawned, String> {
         let Some(proc) = self.table.get(id) else {
             return Err("process removed".to_string());
         };
@@ -706,28 +716,11 @@ impl Core {
             self.listeners.insert(id, Listener::new());
         }
         self.table.by_pid.insert(pid, id);
-        let start = |prepared, pipe: OwnedFd| match self.pipeline.start_stream(prepared, pid, pipe)
-        {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                self.activity
-                    .error(format!("cannot capture output of '{}': {e}", config.name));
-                None
-            }
-        };
-        let stdout = start(stdout, spawned.stdout);
-        let stderr = match (stderr, spawned.stderr) {
-            (Some(prepared), Some(pipe)) => start(prepared, pipe),
-            _ => None,
-        };
         // SAFETY: the fd is a pipe end we own exclusively (moved out of `spawned`) and
         // stays open for as long as the AsyncFd registered on it lives.
         let stdin = spawned.stdin.and_then(|fd| {
             unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::WRITABLE) }.ok()
         });
-        if let Some(proc) = self.table.get_mut(id) {
-            proc.logs = Some(ProcessLogs { stdout, stderr });
-        }
         if let Some(fd) = stdin {
             self.stdins.insert(
                 id,
@@ -737,7 +730,36 @@ impl Core {
                 },
             );
         }
-        Ok(pid)
+        let mut streams = vec![(stdout, spawned.stdout)];
+        if let (Some(prepared), Some(pipe)) = (stderr, spawned.stderr) {
+            streams.push((prepared, pipe));
+        }
+        Ok(Spawned {
+            pid,
+            name: config.name.clone(),
+            streams,
+        })
+    }
+
+    /// Starts capturing a spawned child's output. Called after its `spawned:` line is
+    /// logged, so nothing it printed can appear in the activity log before that line;
+    /// until then its output waits in the pipe.
+    fn start_capture(&mut self, id: ProcId, spawned: Spawned) {
+        let mut handles = spawned.streams.into_iter().map(|(prepared, pipe)| {
+            match self.pipeline.start_stream(prepared, spawned.pid, pipe) {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    self.activity
+                        .error(format!("cannot capture output of '{}': {e}", spawned.name));
+                    None
+                }
+            }
+        });
+        let stdout = handles.next().flatten();
+        let stderr = handles.next().flatten();
+        if let Some(proc) = self.table.get_mut(id) {
+            proc.logs = Some(ProcessLogs { stdout, stderr });
+        }
     }
 
     // ----- what the world reports ----------------------------------------------------
