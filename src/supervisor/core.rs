@@ -71,6 +71,9 @@ pub(crate) struct Resources {
     pub(crate) reaped: mpsc::UnboundedReceiver<Reaped>,
     pub(crate) signals: Option<SignalReceiver>,
     pub(crate) pipeline: Arc<LogPipeline>,
+    /// The next event serial: one sequence for the life of the process, restarts
+    /// included, as the reference numbers events.
+    pub(crate) next_event_serial: u64,
 }
 
 /// What the core needs besides the configuration.
@@ -273,7 +276,7 @@ impl Core {
             last_tick: 0,
             pools: Vec::new(),
             listeners: HashMap::new(),
-            next_event_serial: 0,
+            next_event_serial: parts.resources.next_event_serial,
         }
     }
 
@@ -296,6 +299,7 @@ impl Core {
                     reaped: self.reaped,
                     signals: self.signals,
                     pipeline: self.pipeline,
+                    next_event_serial: self.next_event_serial,
                 };
                 return (outcome, resources);
             }

@@ -90,6 +90,7 @@ impl Supervisor {
             reaped,
             signals,
             pipeline,
+            next_event_serial: 0,
         };
         Ok(Supervisor::resume(config, options, resources))
     }
