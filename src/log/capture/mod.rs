@@ -21,8 +21,7 @@
 //!   no kernel memory beyond a default pipe.
 //! * **copy** — reads up to 128 KiB at a time (the reference's chunk) into a
 //!   per-thread scratch buffer and handles each chunk as the reference does. The
-//!   stdout coalescing buffer is allocated on demand and released when the stream goes
-//!   quiet.
+//!   stdout coalescing buffer exists only while bytes wait in it.
 //!
 //! Faults never stop a stream: a write that fails (full disk, vanished directory,
 //! unwritable file) drops the bytes, counts them, logs ERRO when dropping starts and
@@ -67,8 +66,6 @@ const WAKE_BUDGET: usize = 1024 * 1024;
 /// Pipe size asked for once a stream is busy, and the fallback when the per-user pipe
 /// allowance refuses it.
 const BUSY_PIPE_SIZES: [usize; 2] = [1024 * 1024, 256 * 1024];
-/// A coalescing buffer that grew beyond this is not kept between flushes.
-const KEEP_BUFFER_UP_TO: usize = 256 * 1024;
 
 /// What a stream is for.
 #[derive(Debug, Clone)]
@@ -578,7 +575,7 @@ impl Stream {
             self.pending_since = None;
             self.splice_out(pipe, None)
         } else {
-            self.flush_pending(false);
+            self.flush_pending();
             Flow::Drained
         }
     }
@@ -593,7 +590,7 @@ impl Stream {
         } else {
             self.copy_in(pipe, Some(waiting))
         };
-        self.flush_pending(false);
+        self.flush_pending();
         flow
     }
 
@@ -634,7 +631,7 @@ impl Stream {
                     // where each one is either written or counted as dropped.
                     self.record(Err(e));
                     let flow = self.copy_in(pipe, left);
-                    self.flush_pending(false);
+                    self.flush_pending();
                     return flow;
                 }
             }
@@ -713,11 +710,7 @@ impl Stream {
         if data.is_empty() {
             return;
         }
-        let data = if self.strip_ansi {
-            strip_ansi(data)
-        } else {
-            Cow::Borrowed(data)
-        };
+        let data = self.stripped(data);
         match (&mut self.capture, capturing) {
             (Some(capture), true) => {
                 scan::bounded_append(&mut capture.buffer, &data, capture.maxbytes)
@@ -799,36 +792,29 @@ impl Stream {
         if self.file.is_none() || data.is_empty() {
             return;
         }
-        if !self.buffered {
+        // Written at once: stderr always, stdout when one read alone reaches the
+        // threshold (no point copying it into the buffer first).
+        if !self.buffered || (self.pending.is_empty() && data.len() >= FLUSH_AT) {
             self.write_file(data);
             return;
         }
         if self.pending.is_empty() {
             self.pending_since = Some(Instant::now());
+            self.pending.reserve(FLUSH_AT);
         }
         self.pending.extend_from_slice(data);
         if self.pending.len() >= FLUSH_AT {
-            self.flush_pending(true);
+            self.flush_pending();
         }
     }
 
     /// Writes the coalesced bytes, one reference-sized chunk at a time (rotation is
-    /// checked after each). `busy` keeps the buffer's memory for the next round.
-    fn flush_pending(&mut self, busy: bool) {
+    /// checked after each), and gives the buffer's memory back.
+    fn flush_pending(&mut self) {
         self.pending_since = None;
-        if self.pending.is_empty() {
-            if !busy {
-                self.pending = Vec::new();
-            }
-            return;
-        }
-        let mut data = mem::take(&mut self.pending);
+        let data = mem::take(&mut self.pending);
         for piece in data.chunks(CHUNK) {
             self.write_file(piece);
-        }
-        if busy && data.capacity() <= KEEP_BUFFER_UP_TO {
-            data.clear();
-            self.pending = data;
         }
     }
 
@@ -930,7 +916,7 @@ impl Stream {
             return;
         }
         self.closed = true;
-        self.flush_pending(false);
+        self.flush_pending();
         let notice = self.drops.close();
         self.report(notice);
         if let Some(DropNotice::Ended { bytes, error }) = self.event_drops.close() {
