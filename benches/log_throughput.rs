@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench log_throughput` (env `LOG_BENCH_MIB`, default 1024;
 //! `LOG_BENCH_IDLE`, default 1000 programs; `LOG_BENCH_ROUNDS`, default 3, medians
-//! are printed; `LOG_BENCH_DIR`, default /tmp).
+//! are printed; `LOG_BENCH_DIR`, default /tmp; `LOG_BENCH_BLOCKS`, the writer's block
+//! sizes, default `4096,65536,1048576`).
 
 use std::fs;
 use std::os::fd::OwnedFd;
@@ -210,7 +211,12 @@ fn main() {
     let gib = mib as f64 / 1024.0;
     println!("{mib} MiB per run, files in {}", dir.path().display());
     let rounds = env_number("LOG_BENCH_ROUNDS", 3);
-    for block in [4096, 65536, 1 << 20] {
+    let blocks: Vec<u64> = std::env::var("LOG_BENCH_BLOCKS")
+        .unwrap_or_else(|_| "4096,65536,1048576".to_string())
+        .split(',')
+        .filter_map(|b| b.trim().parse().ok())
+        .collect();
+    for block in blocks {
         for (channel, copy) in [
             (Channel::Stdout, false),
             (Channel::Stderr, false),
