@@ -392,7 +392,7 @@ fn match_repeat(
     count: u32,
     k: &mut dyn FnMut(usize) -> bool,
 ) -> bool {
-    let can_repeat = max.map_or(true, |max| count < max);
+    let can_repeat = max.is_none_or(|max| count < max);
     let again = |k: &mut dyn FnMut(usize) -> bool| {
         can_repeat
             && match_node(node, s, pos, &mut |p| {

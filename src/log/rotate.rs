@@ -6,7 +6,11 @@
 //! move `<file>` → `<file>.1`, reopen `<file>` truncated. A rename whose source is
 //! missing is ignored. `backups = 0` truncates in place. Non-regular targets
 //! (`/dev/stdout`, a fifo, a tty) are never sought and never rotated, whatever
-//! `maxbytes` says.
+//! `maxbytes` says. The reference reopens in write mode when an append-mode open
+//! fails with ESPIPE, because Python seeks to the end after opening for append; this
+//! writer never seeks a non-regular file, so append mode works on pipes and ttys as
+//! is. `/dev/stdout` and `/dev/stderr` also work when they are sockets (the reference
+//! fails there): the descriptor is duplicated.
 //!
 //! Owns the file descriptor and the rotation; knows nothing about processes, tasks or
 //! buffering policy. All calls are blocking and meant for the log thread.

@@ -86,13 +86,30 @@ pub fn strip_ansi(data: &[u8]) -> Cow<'_, [u8]> {
 
 /// Position of the first `needle` in `haystack` at or after `from`.
 pub(crate) fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from > haystack.len() {
-        return None;
+    let (&first, rest) = needle.split_first()?;
+    let mut start = from;
+    while start < haystack.len() {
+        let at = start + find_byte(first, &haystack[start..])?;
+        if haystack[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        start = at + 1;
     }
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    None
+}
+
+/// Position of the first `byte` in `haystack`. Child output is scanned at every
+/// read: blocks are skipped with `contains`, which std implements word-at-a-time.
+fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 256;
+    let mut offset = 0;
+    for block in haystack.chunks(BLOCK) {
+        if block.contains(&byte) {
+            return block.iter().position(|&b| b == byte).map(|p| offset + p);
+        }
+        offset += block.len();
+    }
+    None
 }
 
 /// The lines a child chunk becomes in syslog: decoded (invalid UTF-8 replaced),
@@ -184,5 +201,14 @@ mod tests {
         assert_eq!(find(b"abcabc", b"bc", 2), Some(4));
         assert_eq!(find(b"abc", b"bc", 3), None);
         assert_eq!(find(b"abc", b"bc", 9), None);
+        assert_eq!(find(b"abc", b"", 0), None);
+        // Needles across the scanner's 256-byte blocks.
+        let mut long = vec![b'.'; 1000];
+        long[255] = b'<';
+        long[256] = b'!';
+        long[700] = b'<';
+        assert_eq!(find(&long, b"<!", 0), Some(255));
+        assert_eq!(find(&long, b"<", 256), Some(700));
+        assert_eq!(find(&long, b"<!", 256), None);
     }
 }

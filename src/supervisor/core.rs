@@ -435,6 +435,9 @@ impl Core {
         for effect in effects {
             match effect {
                 Effect::Spawn => {
+                    // A listener restarting at once still owes its pool the event it
+                    // was handling: give it back before the new instance exists.
+                    self.rebuffer_in_flight(id);
                     let (input, spawned) = match self.spawn(id) {
                         Ok(spawned) => (Input::Spawned { pid: spawned.pid }, Some(spawned)),
                         Err(message) => (Input::SpawnFailed { message }, None),
@@ -551,14 +554,17 @@ impl Core {
                         .get(id)
                         .is_some_and(|l| l.state() == ListenerState::Ready)
             };
+            // Like the reference, a round runs only if some listener can take an event,
+            // and an event it cannot place then goes back with a `rebuffering` line.
+            if !ids.iter().any(|id| capable(self, id)) {
+                continue;
+            }
             while let Some(event) = self.pools[index].buffer.pop() {
                 let mut delivered = false;
-                let mut any_capable = false;
                 for id in &ids {
                     if !capable(self, id) {
                         continue;
                     }
-                    any_capable = true;
                     let name = self
                         .table
                         .get(*id)
@@ -584,13 +590,9 @@ impl Core {
                     break;
                 }
                 if !delivered {
-                    if any_capable {
-                        let logs = self.pools[index].buffer.rebuffer(event);
-                        for (level, text) in logs {
-                            self.activity.log(level, text);
-                        }
-                    } else {
-                        self.pools[index].buffer.unpop(event);
+                    let logs = self.pools[index].buffer.rebuffer(event);
+                    for (level, text) in logs {
+                        self.activity.log(level, text);
                     }
                     break;
                 }
@@ -602,6 +604,14 @@ impl Core {
     fn pool_of(&self, id: ProcId) -> Option<usize> {
         let group = self.table.get(id)?.machine.group().to_string();
         self.pools.iter().position(|p| p.group == group)
+    }
+
+    /// Puts the event a listener process was handling back at the head of its pool
+    /// (the process ended before answering).
+    fn rebuffer_in_flight(&mut self, id: ProcId) {
+        if let Some(event) = self.listeners.get_mut(&id).and_then(Listener::ended) {
+            self.rebuffer(id, event);
+        }
     }
 
     fn rebuffer(&mut self, id: ProcId, event: super::listener::Queued) {
@@ -805,9 +815,7 @@ impl Core {
         match internal {
             Internal::Drained { id, status } => {
                 self.feed(id, Input::Exited { status });
-                if let Some(event) = self.listeners.get_mut(&id).and_then(Listener::ended) {
-                    self.rebuffer(id, event);
-                }
+                self.rebuffer_in_flight(id);
             }
             Internal::StdinWritable { id } => self.flush_stdin(id),
             Internal::ListenerOutput { id, data } => {

@@ -296,12 +296,6 @@ impl PoolBuffer {
         self.queue.pop_front()
     }
 
-    /// Puts back an event taken with [`pop`](Self::pop) that found no listener, without
-    /// the rebuffering line or overflow (nothing was added).
-    pub(crate) fn unpop(&mut self, event: Queued) {
-        self.queue.push_front(event);
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

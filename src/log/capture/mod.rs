@@ -16,13 +16,15 @@
 //! * **splice** — when nothing needs the bytes in user space (no capture mode, no
 //!   events, no strip_ansi, no DEBG echo, no syslog, not a listener, and the log is a
 //!   regular file), the pipe itself is the buffer: the task checks the fill level on
-//!   readiness and moves data to the file with `splice(2)`, never copying it. The pipe
-//!   is enlarged (F_SETPIPE_SZ) only once a stream proves busy, so idle programs cost
-//!   no kernel memory beyond a default pipe.
+//!   readiness (and every 10 ms while bytes wait: a writer blocked on a full pipe in
+//!   the middle of a large `write()` raises no readiness event) and moves data to the
+//!   file with `splice(2)`, never copying it. A busy stream (64 KiB seen within the
+//!   last 200 ms) is emptied at every event instead, so large writers never wait for
+//!   a check. The pipe is enlarged (F_SETPIPE_SZ) only once a stream proves busy, so
+//!   idle programs cost no kernel memory beyond a default pipe.
 //! * **copy** — reads up to 128 KiB at a time (the reference's chunk) into a
 //!   per-thread scratch buffer and handles each chunk as the reference does. The
-//!   stdout coalescing buffer is allocated on demand and released when the stream goes
-//!   quiet.
+//!   stdout coalescing buffer exists only while bytes wait in it.
 //!
 //! Faults never stop a stream: a write that fails (full disk, vanished directory,
 //! unwritable file) drops the bytes, counts them, logs ERRO when dropping starts and
@@ -62,13 +64,16 @@ pub const FLUSH_AT: usize = 64 * 1024;
 pub const FLUSH_AFTER: Duration = Duration::from_millis(200);
 /// The most read (or spliced) at once, the reference's chunk size.
 const CHUNK: usize = 128 * 1024;
+/// While bytes wait in the pipe (splice path), how often its fill level is checked.
+/// Readiness alone is not enough: a writer that fills the pipe in the middle of one
+/// large `write()` is not reported (the kernel wakes readers of a full pipe only when
+/// the write began on an empty pipe), so it could sit blocked until the deadline.
+const PENDING_CHECK: Duration = Duration::from_millis(10);
 /// Bytes handled per readiness event before other streams get a turn.
 const WAKE_BUDGET: usize = 1024 * 1024;
 /// Pipe size asked for once a stream is busy, and the fallback when the per-user pipe
 /// allowance refuses it.
 const BUSY_PIPE_SIZES: [usize; 2] = [1024 * 1024, 256 * 1024];
-/// A coalescing buffer that grew beyond this is not kept between flushes.
-const KEEP_BUFFER_UP_TO: usize = 256 * 1024;
 
 /// What a stream is for.
 #[derive(Debug, Clone)]
@@ -422,6 +427,32 @@ enum Flow {
     Eof,
 }
 
+/// How much to take from the pipe in one go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Take {
+    /// At most this much; then `Flow::More` (bytes may be left).
+    AtMost(usize),
+    /// Everything up to end of file (the writers are gone).
+    ToEof,
+}
+
+impl Take {
+    fn left(self, done: usize) -> usize {
+        match self {
+            Take::AtMost(n) => n.saturating_sub(done),
+            Take::ToEof => usize::MAX,
+        }
+    }
+
+    /// The same limit, with `done` bytes already taken.
+    fn after(self, done: usize) -> Take {
+        match self {
+            Take::AtMost(n) => Take::AtMost(n.saturating_sub(done)),
+            Take::ToEof => Take::ToEof,
+        }
+    }
+}
+
 thread_local! {
     /// The read buffer of the copy path, shared by all streams of the log thread.
     static SCRATCH: RefCell<Option<Box<[u8]>>> = const { RefCell::new(None) };
@@ -463,7 +494,15 @@ struct Stream {
     splice: bool,
     buffered: bool,
     pending: Vec<u8>,
+    /// When the oldest unwritten byte arrived (in `pending` or, on the splice path,
+    /// in the pipe).
     pending_since: Option<Instant>,
+    /// Splice path: next look at the pipe's fill level while bytes wait in it.
+    next_check: Option<Instant>,
+    /// Splice path: until then the stream counts as busy and the pipe is emptied at
+    /// every readiness event (a busy writer fills 64 KiB between events anyway, and
+    /// an empty pipe guarantees the next event).
+    busy_until: Option<Instant>,
     capture: Option<Capture>,
     strip_ansi: bool,
     echo: bool,
@@ -518,6 +557,8 @@ impl Stream {
             buffered: spec.channel == Channel::Stdout,
             pending: Vec::new(),
             pending_since: None,
+            next_check: None,
+            busy_until: None,
             capture,
             strip_ansi: spec.strip_ansi,
             echo,
@@ -534,9 +575,10 @@ impl Stream {
         }
     }
 
-    /// When buffered bytes must be written at the latest.
+    /// When the timer must fire: the flush deadline, or the next fill check.
     fn deadline(&self) -> Option<Instant> {
-        self.pending_since.map(|since| since + FLUSH_AFTER)
+        let flush = self.pending_since? + FLUSH_AFTER;
+        Some(self.next_check.map_or(flush, |check| check.min(flush)))
     }
 
     fn grow_pipe(&mut self, pipe: BorrowedFd<'_>, waiting: usize) {
@@ -552,33 +594,54 @@ impl Stream {
 
     fn on_readable(&mut self, pipe: BorrowedFd<'_>, read_closed: bool) -> Flow {
         if !self.splice {
-            return self.copy_in(pipe, Some(WAKE_BUDGET));
+            let take = if read_closed {
+                Take::ToEof
+            } else {
+                Take::AtMost(WAKE_BUDGET)
+            };
+            return self.copy_in(pipe, take);
         }
+        if read_closed {
+            return self.splice_to_empty(pipe, Take::ToEof);
+        }
+        self.check_pipe(pipe, false)
+    }
+
+    /// Splice path: splices when enough is waiting (or it is due, or the stream is
+    /// busy, or it is stderr), else leaves the bytes in the pipe and schedules the
+    /// next look.
+    fn check_pipe(&mut self, pipe: BorrowedFd<'_>, timer: bool) -> Flow {
         // An unanswerable FIONREAD counts as a full buffer: splicing will tell.
         let waiting = sys::pipe_fill(pipe).unwrap_or(FLUSH_AT);
         if waiting == 0 {
-            return if read_closed {
-                Flow::Eof
-            } else {
-                Flow::Drained
-            };
+            self.pending_since = None;
+            self.next_check = None;
+            return Flow::Drained;
         }
         self.grow_pipe(pipe, waiting);
-        if !self.buffered || read_closed || waiting >= FLUSH_AT {
-            self.pending_since = None;
-            return self.splice_out(pipe, Some(WAKE_BUDGET));
+        let now = Instant::now();
+        if waiting >= FLUSH_AT {
+            self.busy_until = Some(now + FLUSH_AFTER);
         }
-        self.pending_since.get_or_insert_with(Instant::now);
+        let busy = self.busy_until.is_some_and(|until| now < until);
+        let due = timer
+            && self
+                .pending_since
+                .is_some_and(|since| now >= since + FLUSH_AFTER);
+        if !self.buffered || busy || due {
+            return self.splice_to_empty(pipe, Take::AtMost(WAKE_BUDGET));
+        }
+        self.pending_since.get_or_insert(now);
+        self.next_check = Some(now + PENDING_CHECK);
         Flow::Drained
     }
 
-    /// The deadline passed: write what is buffered.
-    fn flush_due(&mut self, pipe: BorrowedFd<'_>) -> Flow {
+    /// The timer fired: write what is due.
+    fn on_timer(&mut self, pipe: BorrowedFd<'_>) -> Flow {
         if self.splice {
-            self.pending_since = None;
-            self.splice_out(pipe, None)
+            self.check_pipe(pipe, true)
         } else {
-            self.flush_pending(false);
+            self.flush_pending();
             Flow::Drained
         }
     }
@@ -586,28 +649,45 @@ impl Stream {
     /// Handles what is in the pipe now (not what arrives meanwhile), then writes
     /// everything buffered.
     fn drain_now(&mut self, pipe: BorrowedFd<'_>) -> Flow {
-        let waiting = sys::pipe_fill(pipe).unwrap_or(CHUNK).max(1);
-        let flow = if self.splice {
-            self.pending_since = None;
-            self.splice_out(pipe, Some(waiting))
+        let waiting = sys::pipe_fill(pipe).unwrap_or(CHUNK);
+        let take = Take::AtMost(waiting);
+        let flow = if waiting == 0 {
+            Flow::Drained
+        } else if self.splice {
+            self.splice_to_empty(pipe, take)
         } else {
-            self.copy_in(pipe, Some(waiting))
+            self.copy_in(pipe, take)
         };
-        self.flush_pending(false);
+        self.flush_pending();
         flow
     }
 
-    fn splice_out(&mut self, pipe: BorrowedFd<'_>, budget: Option<usize>) -> Flow {
+    /// Splices, then keeps the timer's bookkeeping true: as long as bytes may be
+    /// left in the pipe, a check is scheduled.
+    fn splice_to_empty(&mut self, pipe: BorrowedFd<'_>, take: Take) -> Flow {
+        let flow = self.splice_out(pipe, take);
+        if flow == Flow::More {
+            let now = Instant::now();
+            self.pending_since.get_or_insert(now);
+            self.next_check = Some(now);
+        } else {
+            self.pending_since = None;
+            self.next_check = None;
+        }
+        flow
+    }
+
+    fn splice_out(&mut self, pipe: BorrowedFd<'_>, take: Take) -> Flow {
         let mut moved = 0;
         loop {
-            let left = budget.map(|b| b.saturating_sub(moved));
-            if left == Some(0) {
+            let left = take.left(moved);
+            if left == 0 {
                 return Flow::More;
             }
             let Some(file) = &mut self.file else {
-                return self.copy_in(pipe, left);
+                return self.copy_in(pipe, take.after(moved));
             };
-            match file.splice_from(pipe, CHUNK) {
+            match file.splice_from(pipe, left.min(CHUNK)) {
                 Ok(Spliced::Moved(n)) => {
                     moved += n;
                     let rotated = file.rotate_if_due();
@@ -627,25 +707,25 @@ impl Stream {
                             source,
                         }));
                     }
-                    return self.copy_in(pipe, left);
+                    return self.copy_in(pipe, take.after(moved));
                 }
                 Err(e) => {
                     // The bytes are still in the pipe: take them through user space,
                     // where each one is either written or counted as dropped.
                     self.record(Err(e));
-                    let flow = self.copy_in(pipe, left);
-                    self.flush_pending(false);
+                    let flow = self.copy_in(pipe, take.after(moved));
+                    self.flush_pending();
                     return flow;
                 }
             }
         }
     }
 
-    fn copy_in(&mut self, pipe: BorrowedFd<'_>, budget: Option<usize>) -> Flow {
+    fn copy_in(&mut self, pipe: BorrowedFd<'_>, take: Take) -> Flow {
         with_scratch(|buffer| {
             let mut read = 0;
             loop {
-                if budget.is_some_and(|b| read >= b) {
+                if take.left(read) == 0 {
                     return Flow::More;
                 }
                 match sys::read(pipe, buffer) {
@@ -654,6 +734,11 @@ impl Stream {
                         read += n;
                         self.grow_pipe(pipe, n);
                         self.on_chunk(&buffer[..n]);
+                        // A short read emptied the pipe, so the next write raises a
+                        // readiness event.
+                        if n < buffer.len() && take != Take::ToEof {
+                            return Flow::Drained;
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Drained,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -713,11 +798,7 @@ impl Stream {
         if data.is_empty() {
             return;
         }
-        let data = if self.strip_ansi {
-            strip_ansi(data)
-        } else {
-            Cow::Borrowed(data)
-        };
+        let data = self.stripped(data);
         match (&mut self.capture, capturing) {
             (Some(capture), true) => {
                 scan::bounded_append(&mut capture.buffer, &data, capture.maxbytes)
@@ -799,36 +880,29 @@ impl Stream {
         if self.file.is_none() || data.is_empty() {
             return;
         }
-        if !self.buffered {
+        // Written at once: stderr always, stdout when one read alone reaches the
+        // threshold (no point copying it into the buffer first).
+        if !self.buffered || (self.pending.is_empty() && data.len() >= FLUSH_AT) {
             self.write_file(data);
             return;
         }
         if self.pending.is_empty() {
             self.pending_since = Some(Instant::now());
+            self.pending.reserve(FLUSH_AT);
         }
         self.pending.extend_from_slice(data);
         if self.pending.len() >= FLUSH_AT {
-            self.flush_pending(true);
+            self.flush_pending();
         }
     }
 
     /// Writes the coalesced bytes, one reference-sized chunk at a time (rotation is
-    /// checked after each). `busy` keeps the buffer's memory for the next round.
-    fn flush_pending(&mut self, busy: bool) {
+    /// checked after each), and gives the buffer's memory back.
+    fn flush_pending(&mut self) {
         self.pending_since = None;
-        if self.pending.is_empty() {
-            if !busy {
-                self.pending = Vec::new();
-            }
-            return;
-        }
-        let mut data = mem::take(&mut self.pending);
+        let data = mem::take(&mut self.pending);
         for piece in data.chunks(CHUNK) {
             self.write_file(piece);
-        }
-        if busy && data.capacity() <= KEEP_BUFFER_UP_TO {
-            data.clear();
-            self.pending = data;
         }
     }
 
@@ -930,7 +1004,7 @@ impl Stream {
             return;
         }
         self.closed = true;
-        self.flush_pending(false);
+        self.flush_pending();
         let notice = self.drops.close();
         self.report(notice);
         if let Some(DropNotice::Ended { bytes, error }) = self.event_drops.close() {
@@ -1058,7 +1132,7 @@ async fn watch(pipe: &AsyncFd<OwnedFd>, stream: &mut Stream, shared: &Shared) ->
                 }
             },
             () = sleep_until_some(deadline), if deadline.is_some() => {
-                if stream.flush_due(pipe.get_ref().as_fd()) == Flow::Eof {
+                if stream.on_timer(pipe.get_ref().as_fd()) == Flow::Eof {
                     return true;
                 }
             }
