@@ -147,23 +147,25 @@ fn signal(pid: u32, signal: libc::c_int) {
 
 impl EventDaemon {
     /// Starts `daemon` on `fixtures/events/<fixture>` in a fresh temp dir, after
-    /// replacing `@DIR@` (the temp dir), `@PYTHON@` (the reference venv's interpreter,
-    /// which has the pinned `supervisor.childutils`), `@FIXTURES@` and every
-    /// `(placeholder, value)` of `vars`; returns once it answers RPC calls.
+    /// replacing every `(placeholder, value)` of `vars` (values may hold the next
+    /// ones), then `@DIR@` (the temp dir), `@PYTHON@` (the reference venv's
+    /// interpreter, which has the pinned `supervisor.childutils`) and `@FIXTURES@`;
+    /// returns once it answers RPC calls.
     pub fn start(daemon: Daemon, fixture: &str, vars: &[(&str, &str)]) -> EventDaemon {
         let dir = support::temp_dir(&format!("events-{}", daemon.label()));
         let template = fs::read_to_string(fixtures().join(fixture))
             .unwrap_or_else(|e| panic!("cannot read fixture {fixture}: {e}"));
-        let mut text = template
+        let mut text = template;
+        for (placeholder, value) in vars {
+            text = text.replace(placeholder, value);
+        }
+        let text = text
             .replace("@DIR@", &dir.path().display().to_string())
             .replace(
                 "@PYTHON@",
                 &support::reference_python().display().to_string(),
             )
             .replace("@FIXTURES@", &fixtures().display().to_string());
-        for (placeholder, value) in vars {
-            text = text.replace(placeholder, value);
-        }
         let config = support::write_file(dir.path(), "supervisord.conf", &text);
         let output = fs::File::create(dir.path().join("daemon.out"))
             .unwrap_or_else(|e| panic!("cannot create daemon.out: {e}"));
