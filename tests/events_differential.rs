@@ -11,6 +11,8 @@
 //! (groups, supervisor state, remote communication) in order. Ticks are checked on
 //! their own; everything after SUPERVISOR_STATE_CHANGE_STOPPING races the listener's own
 //! shutdown and is left out.
+//!
+//! A second test compares the minute and hour ticks under a faked wall clock.
 
 mod events_harness;
 mod support;
@@ -387,4 +389,52 @@ fn every_event_type_matches_the_reference() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// TICK_60 and TICK_3600 without waiting for them: both daemons run under
+/// libfaketime with a wall clock that starts at 2030-01-01 00:59:50 UTC (monotonic
+/// time untouched), so the second boundary after start-up is a full hour, ten seconds
+/// later (a margin for a slow start-up), and everything is deterministic — serials
+/// and `when` included.
+#[test]
+fn minute_and_hour_ticks_match_the_reference() {
+    const BEFORE: &str = "when:1893459595"; // 2030-01-01 00:59:55 UTC
+    const HOUR: &str = "when:1893459600"; // 2030-01-01 01:00:00 UTC
+    let faketime = events_harness::libfaketime().display().to_string();
+    let env = [
+        ("LD_PRELOAD", faketime.as_str()),
+        ("FAKETIME", "@2030-01-01 00:59:50"),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ("TZ", "UTC"),
+    ];
+    let runs = run_each(&Daemon::BOTH, |daemon| {
+        let d = EventDaemon::start_with_env(daemon, "ticks.conf", &[], &env);
+        let records = d.wait_records(RECORD, "the hourly tick", STEP_TIMEOUT, |records| {
+            records.iter().any(|r| r.name() == "TICK_3600")
+        });
+        let seen: Vec<String> = records
+            .iter()
+            .map(|r| format!("{}{}", r.line, r.payload))
+            .collect();
+        (seen, d.diagnostics())
+    });
+    let expected: Vec<String> = [
+        ("TICK_5", BEFORE),
+        ("TICK_5", HOUR),
+        ("TICK_60", HOUR),
+        ("TICK_3600", HOUR),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(serial, (name, when))| {
+        format!(
+            "ver:3.0 server:supervisor serial:{serial} pool:ticks poolserial:{serial} \
+             eventname:{name} len:{}\n{when}",
+            when.len()
+        )
+    })
+    .collect();
+    for (seen, diagnostics) in &runs {
+        assert_eq!(seen, &expected, "{diagnostics}");
+    }
 }

@@ -8,9 +8,11 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::fs;
+use std::fs::{self, File};
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
@@ -56,6 +58,106 @@ impl Daemon {
 /// `fixtures/events`.
 pub fn fixtures() -> PathBuf {
     support::fixtures_dir().join("events")
+}
+
+/// Listener-side tools, pinned, next to the pinned reference they run with:
+/// superlance (memmon) and libfaketime (its wheel ships `libfaketime.so.1`).
+const TOOLS_REQUIREMENTS: [&str; 3] = [
+    support::REFERENCE_REQUIREMENT,
+    "superlance==2.0.0",
+    "libfaketime==3.0.1",
+];
+const TOOLS_MARKER: &str = "tools-complete";
+
+/// A virtualenv under `target/` with [`TOOLS_REQUIREMENTS`], built on first use under
+/// an exclusive `flock` (several test binaries may ask at once); a half-built one (no
+/// marker naming these exact pins) is rebuilt. Panics with pip's output when it
+/// cannot be built.
+pub fn tools_venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let target = support::manifest_dir().join("target");
+        fs::create_dir_all(&target)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", target.display()));
+        let venv = target.join("events-tools-venv");
+        let _lock = lock(&target.join("events-tools-venv.lock"));
+        let pins = TOOLS_REQUIREMENTS.join(" ");
+        let complete =
+            fs::read_to_string(venv.join(TOOLS_MARKER)).is_ok_and(|marker| marker.trim() == pins);
+        if !complete {
+            if venv.exists() {
+                fs::remove_dir_all(&venv)
+                    .unwrap_or_else(|e| panic!("cannot remove {}: {e}", venv.display()));
+            }
+            let base = std::env::var("REFERENCE_PYTHON")
+                .unwrap_or_else(|_| support::DEFAULT_BASE_PYTHON.to_string());
+            setup(Command::new(base).arg("-m").arg("venv").arg(&venv));
+            setup(
+                Command::new(venv.join("bin/python"))
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--disable-pip-version-check",
+                        "--quiet",
+                    ])
+                    .args(TOOLS_REQUIREMENTS),
+            );
+            fs::write(venv.join(TOOLS_MARKER), &pins)
+                .unwrap_or_else(|e| panic!("cannot mark {} complete: {e}", venv.display()));
+        }
+        venv
+    })
+    .clone()
+}
+
+/// `libfaketime.so.1` from the tools venv, for `LD_PRELOAD`.
+pub fn libfaketime() -> PathBuf {
+    let lib = tools_venv().join("lib");
+    let found = fs::read_dir(&lib).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                e.path()
+                    .join("site-packages/libfaketime/vendor/libfaketime/src/libfaketime.so.1")
+            })
+            .find(|so| so.is_file())
+    });
+    found.unwrap_or_else(|| panic!("no libfaketime.so.1 under {}", lib.display()))
+}
+
+fn setup(command: &mut Command) {
+    let output = support::run_with_timeout(command, Duration::from_secs(600))
+        .unwrap_or_else(|why| panic!("cannot build the tools venv: {why}"));
+    assert!(
+        output.status.success(),
+        "cannot build the tools venv: {command:?} exited with {}\n{}",
+        output.status,
+        support::describe_output(&output)
+    );
+}
+
+/// An exclusive `flock` on `path`, held while the returned file is open.
+fn lock(path: &Path) -> File {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    loop {
+        // SAFETY: flock only reads the descriptor, which `file` keeps open.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return file;
+        }
+        let err = std::io::Error::last_os_error();
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::Interrupted,
+            "cannot lock {}: {err}",
+            path.display()
+        );
+    }
 }
 
 /// One event as `fixtures/events/listener.py` recorded it.
@@ -152,6 +254,17 @@ impl EventDaemon {
     /// interpreter, which has the pinned `supervisor.childutils`) and `@FIXTURES@`;
     /// returns once it answers RPC calls.
     pub fn start(daemon: Daemon, fixture: &str, vars: &[(&str, &str)]) -> EventDaemon {
+        EventDaemon::start_with_env(daemon, fixture, vars, &[])
+    }
+
+    /// [`EventDaemon::start`] with extra environment variables for the daemon (and so
+    /// for its children).
+    pub fn start_with_env(
+        daemon: Daemon,
+        fixture: &str,
+        vars: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> EventDaemon {
         let dir = support::temp_dir(&format!("events-{}", daemon.label()));
         let template = fs::read_to_string(fixtures().join(fixture))
             .unwrap_or_else(|e| panic!("cannot read fixture {fixture}: {e}"));
@@ -177,6 +290,7 @@ impl EventDaemon {
             .arg("-c")
             .arg(&config)
             .current_dir(dir.path())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(output)
             .stderr(errors)
