@@ -92,8 +92,10 @@ fn scenario(daemon: Daemon) -> Run {
         &[
             ("PROCESS_COMMUNICATION_STDOUT", "processname:comm "),
             ("PROCESS_COMMUNICATION_STDERR", "processname:comm "),
+            ("PROCESS_COMMUNICATION_STDERR", "processname:comm "),
             ("PROCESS_LOG_STDOUT", "processname:comm "),
             ("PROCESS_LOG_STDOUT", "processname:comm "),
+            ("PROCESS_LOG_STDERR", "processname:comm "),
             ("PROCESS_LOG_STDERR", "processname:comm "),
             ("PROCESS_STATE_EXITED", "processname:comm "),
         ],
