@@ -90,7 +90,8 @@ fn expected(rows: &[(u32, &str, &str)]) -> Vec<(String, String, String, String)>
 }
 
 /// The activity-log lines about the pool's listener protocol, timestamps removed:
-/// `<listener>: …` lines (states, results, warnings), sends, rebuffering, overflow.
+/// `<listener>: …` lines (states, results, warnings), sends, EPIPEs, rebuffering,
+/// overflow.
 /// The listener's raw stdout echo is left out: how its writes split into reads is
 /// timing.
 fn protocol_lines(d: &EventDaemon, pool: &str) -> Vec<String> {
@@ -101,6 +102,7 @@ fn protocol_lines(d: &EventDaemon, pool: &str) -> Vec<String> {
             let body = l.get(4..).unwrap_or("");
             (body.starts_with(&own) && !body.contains(" output:"))
                 || l.contains(" sent to listener ")
+                || l.contains("epipe occurred while sending event ")
                 || l.contains("rebuffering event ")
                 || l.contains(" event buffer overflowed")
         })
@@ -483,4 +485,44 @@ fn serials_go_on_across_a_restart_and_poolserials_start_over() {
         "left: reference, right: ours\n{}\n{}",
         reference.1, ours.1
     );
+}
+
+/// Both listeners READY, the first one's stdin closed: each event is tried on it first
+/// (pool order), fails with EPIPE, and goes to the second.
+#[test]
+fn an_epipe_sends_the_event_to_the_next_listener() {
+    let pool = Pool {
+        name: "ep",
+        numprocs: 2,
+        buffer_size: 10,
+        script: "listener.py @DIR@/events.jsonl --deaf ep_0",
+    };
+    run_each(&Daemon::BOTH, |daemon| {
+        let d = start(daemon, &pool);
+        for listener in ["ep_0", "ep_1"] {
+            let ready = format!("DEBG {listener}: ACKNOWLEDGED -> READY");
+            d.wait_log_line(&ready, TIMEOUT, |l| l == ready);
+        }
+        send(&d, "one");
+        send(&d, "two");
+        let records = wait_count(&d, 2);
+        assert_eq!(
+            summary(&records),
+            expected(&[(0, "one", "OK"), (1, "two", "OK")]),
+            "{}",
+            d.diagnostics()
+        );
+        let lines = protocol_lines(&d, "ep");
+        let epipe = "DEBG epipe occurred while sending event 0 to listener ep_0, \
+                     listener state unchanged";
+        let at = lines.iter().position(|l| l == epipe);
+        assert!(
+            at.is_some_and(|at| lines[at + 1..]
+                .iter()
+                .any(|l| l == "DEBG event 0 sent to listener ep_1")),
+            "{}: no EPIPE on ep_0 followed by the send to ep_1 in {lines:#?}\n{}",
+            daemon.label(),
+            d.diagnostics()
+        );
+    });
 }
