@@ -24,7 +24,7 @@ struct Pool {
     numprocs: u32,
     buffer_size: u32,
     /// The listener script and its arguments; `@DIR@` is the daemon's temp dir.
-    script: &'static str,
+    script: String,
 }
 
 fn start(daemon: Daemon, pool: &Pool) -> EventDaemon {
@@ -35,7 +35,7 @@ fn start(daemon: Daemon, pool: &Pool) -> EventDaemon {
             ("@POOL@", pool.name),
             ("@NUMPROCS@", &pool.numprocs.to_string()),
             ("@BUFFER_SIZE@", &pool.buffer_size.to_string()),
-            ("@SCRIPT@", pool.script),
+            ("@SCRIPT@", &pool.script),
         ],
     )
 }
@@ -139,7 +139,7 @@ fn rejected_event_scenario() -> Vec<Outcome> {
         name: "picky",
         numprocs: 1,
         buffer_size: 10,
-        script: "listener.py @DIR@/events.jsonl --hold @DIR@/release --fail-first",
+        script: "listener.py @DIR@/events.jsonl --hold @DIR@/release --fail-first".to_string(),
     };
     run_each(&Daemon::BOTH, |daemon| {
         let d = start(daemon, &pool);
@@ -158,16 +158,13 @@ fn rejected_event_scenario() -> Vec<Outcome> {
             "{}",
             d.diagnostics()
         );
+        wait_settled(&d, "picky_0", 3);
         d.wait_log_line("the rejection warning", TIMEOUT, |l| {
             l == "WARN picky_0: event was rejected"
         });
         d.wait_log_line("the rebuffering line", TIMEOUT, |l| {
             l == "DEBG rebuffering event 0 for pool picky (buf size=1, max=10)"
         });
-        d.wait_log_line("the second event processed", TIMEOUT, |l| {
-            l == "DEBG picky_0: event was processed"
-        });
-        wait_processed(&d, "picky_0", 2);
         (protocol_lines(&d, "picky"), d.diagnostics())
     })
 }
@@ -186,17 +183,30 @@ fn the_put_back_of_an_unplaceable_event_is_logged_as_rebuffering() {
     assert_same_lines(&rejected_event_scenario(), true);
 }
 
-/// Waits until `<listener>: event was processed` was logged `count` times.
-fn wait_processed(d: &EventDaemon, listener: &str, count: usize) {
-    let line = format!("DEBG {listener}: event was processed");
-    d.poll(TIMEOUT, &format!("{count} × {line:?}"), || {
-        let seen = d.log_lines().iter().filter(|l| **l == line).count();
-        if seen >= count {
-            Ok(())
-        } else {
-            Err(seen)
-        }
-    });
+/// Waits until `listener` has answered `results` events (processed or rejected) and
+/// said READY after the last one, so that no protocol line is still to come.
+fn wait_settled(d: &EventDaemon, listener: &str, results: usize) {
+    let answered = [
+        format!("DEBG {listener}: event was processed"),
+        format!("WARN {listener}: event was rejected"),
+    ];
+    let ready = format!("DEBG {listener}: ACKNOWLEDGED -> READY");
+    d.poll(
+        TIMEOUT,
+        &format!("{results} answers from {listener}, then READY"),
+        || {
+            let lines = d.log_lines();
+            let seen = (
+                lines.iter().filter(|l| answered.contains(l)).count(),
+                lines.iter().filter(|l| **l == ready).count(),
+            );
+            if seen == (results, results + 1) {
+                Ok(())
+            } else {
+                Err(seen)
+            }
+        },
+    );
 }
 
 #[test]
@@ -205,7 +215,7 @@ fn a_rejected_event_rebuffered_into_a_full_buffer_drops_the_oldest() {
         name: "full",
         numprocs: 1,
         buffer_size: 2,
-        script: "listener.py @DIR@/events.jsonl --hold @DIR@/release --fail-first",
+        script: "listener.py @DIR@/events.jsonl --hold @DIR@/release --fail-first".to_string(),
     };
     let runs = run_each(&Daemon::BOTH, |daemon| {
         let d = start(daemon, &pool);
@@ -224,7 +234,7 @@ fn a_rejected_event_rebuffered_into_a_full_buffer_drops_the_oldest() {
         d.wait_log_line("the overflow line", TIMEOUT, |l| {
             l == "ERRO pool full event buffer overflowed, discarding event 1"
         });
-        wait_processed(&d, "full_0", 2);
+        wait_settled(&d, "full_0", 3);
         (protocol_lines(&d, "full"), d.diagnostics())
     });
     assert_same_lines(&runs, false);
@@ -236,7 +246,7 @@ fn a_slow_listener_overflows_its_buffer_oldest_first() {
         name: "slow",
         numprocs: 1,
         buffer_size: 3,
-        script: "listener.py @DIR@/events.jsonl --hold @DIR@/release",
+        script: "listener.py @DIR@/events.jsonl --hold @DIR@/release".to_string(),
     };
     let runs = run_each(&Daemon::BOTH, |daemon| {
         let d = start(daemon, &pool);
@@ -274,7 +284,7 @@ fn a_slow_listener_overflows_its_buffer_oldest_first() {
             "{}",
             d.diagnostics()
         );
-        wait_processed(&d, "slow_0", 4);
+        wait_settled(&d, "slow_0", 4);
         (protocol_lines(&d, "slow"), d.diagnostics())
     });
     assert_same_lines(&runs, false);
@@ -292,12 +302,11 @@ const UNKNOWN_WARNING: &str = "WARN bad_0: has entered the UNKNOWN state and wil
      receive events, this usually indicates the process violated the eventlistener protocol";
 
 fn violation(violation: &Violation) {
-    let script = format!("violator.py {}", violation.mode);
     let pool = Pool {
         name: "bad",
         numprocs: 1,
         buffer_size: 10,
-        script: Box::leak(script.into_boxed_str()),
+        script: format!("violator.py {}", violation.mode),
     };
     let runs = run_each(&Daemon::BOTH, |daemon| {
         let d = start(daemon, &pool);
@@ -352,7 +361,7 @@ fn killed_while_busy(numprocs: u32) {
         name: "fragile",
         numprocs,
         buffer_size: 10,
-        script: "listener.py @DIR@/events.jsonl --hang-once @DIR@/hung",
+        script: "listener.py @DIR@/events.jsonl --hang-once @DIR@/hung".to_string(),
     };
     run_each(&Daemon::BOTH, |daemon| {
         let d = start(daemon, &pool);
@@ -495,7 +504,7 @@ fn an_epipe_sends_the_event_to_the_next_listener() {
         name: "ep",
         numprocs: 2,
         buffer_size: 10,
-        script: "listener.py @DIR@/events.jsonl --deaf ep_0",
+        script: "listener.py @DIR@/events.jsonl --deaf ep_0".to_string(),
     };
     run_each(&Daemon::BOTH, |daemon| {
         let d = start(daemon, &pool);

@@ -190,11 +190,6 @@ impl Record {
         self.header("eventname")
     }
 
-    /// `serial` as a number.
-    pub fn serial(&self) -> u64 {
-        self.header("serial").parse().unwrap_or(u64::MAX)
-    }
-
     fn parse(line: &str) -> Option<Record> {
         let json: Json = serde_json::from_str(line).ok()?;
         let headers = json
@@ -319,11 +314,6 @@ impl EventDaemon {
     /// The temp dir.
     pub fn dir(&self) -> &Path {
         self.dir.path()
-    }
-
-    /// The daemon's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or(0)
     }
 
     /// The activity log so far.
