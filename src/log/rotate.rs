@@ -138,7 +138,7 @@ pub struct RotatingFile {
 
 impl RotatingFile {
     /// Opens (creating if needed) `path` for appending. `/dev/stdout` and
-    /// `/dev/stderr` work even when they are sockets (the descriptor is duplicated).
+    /// `/dev/stderr` are supervisord's own descriptors, duplicated.
     pub fn open(path: &Path, rotation: Rotation, mode: WriteMode) -> io::Result<RotatingFile> {
         let mut file = RotatingFile {
             path: path.to_path_buf(),
@@ -350,6 +350,14 @@ impl RotatingFile {
 }
 
 fn open_target(path: &Path, mode: WriteMode, truncate: bool) -> io::Result<File> {
+    // `/dev/stdout` and `/dev/stderr` share supervisord's own descriptor rather than
+    // opening the path again: a second open would work on a file description of its
+    // own, and when fd 1 is a regular file the daemon's own writes through fd 1 would
+    // overwrite what the child wrote (the reference loses output that way). It also
+    // works when fd 1 is a socket (systemd's journal), where opening the path fails.
+    if let Some(fd) = standard_stream(path) {
+        return Ok(File::from(fd.try_clone_to_owned()?));
+    }
     let mut options = OpenOptions::new();
     options.create(true).mode(0o666);
     match (truncate, mode) {
@@ -357,15 +365,7 @@ fn open_target(path: &Path, mode: WriteMode, truncate: bool) -> io::Result<File>
         (false, WriteMode::Append) => options.append(true),
         (false, WriteMode::SeekToEnd) => options.write(true),
     };
-    match options.open(path) {
-        // Opening /dev/stdout fails with ENXIO when fd 1 is a socket (systemd's
-        // journal): write to our own descriptor instead.
-        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => match standard_stream(path) {
-            Some(fd) => Ok(File::from(fd.try_clone_to_owned()?)),
-            None => Err(e),
-        },
-        other => other,
-    }
+    options.open(path)
 }
 
 fn standard_stream(path: &Path) -> Option<BorrowedFd<'static>> {
