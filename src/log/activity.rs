@@ -62,6 +62,19 @@ pub enum ClearLogError {
     Failed(#[source] io::Error),
 }
 
+/// Every accepted line is also a `tracing` event (target `supervisor`), so a host that
+/// embeds the crate sees supervision in its own logging; with no subscriber installed
+/// (the daemon) this costs one atomic load.
+fn emit_tracing(level: LogLevel, text: &str) {
+    match level {
+        LogLevel::Critical | LogLevel::Error => tracing::error!(target: "supervisor", "{text}"),
+        LogLevel::Warn => tracing::warn!(target: "supervisor", "{text}"),
+        LogLevel::Info => tracing::info!(target: "supervisor", "{text}"),
+        LogLevel::Debug => tracing::debug!(target: "supervisor", "{text}"),
+        LogLevel::Trace | LogLevel::Blather => tracing::trace!(target: "supervisor", "{text}"),
+    }
+}
+
 /// The reference's line prefix and layout: `2026-11-27 23:55:34,976 INFO text\n`.
 pub fn format_line(level: LogLevel, time: SystemTime, text: &str) -> String {
     let local: DateTime<Local> = time.into();
@@ -365,6 +378,7 @@ impl ActivityLog {
 
     fn record(&self, level: LogLevel, text: String) {
         let time = SystemTime::now();
+        emit_tracing(level, &text);
         self.command(Command::Record(Record { level, time, text }));
     }
 
@@ -694,6 +708,59 @@ mod tests {
                 "WARN activity log: {line_len} bytes could not be written (/dev/full: "
             )),
             "{lines:?}"
+        );
+    }
+
+    /// A subscriber that keeps the message of every event with target `supervisor`.
+    struct Collect(std::sync::Mutex<Vec<(tracing::Level, String)>>);
+
+    impl tracing::Subscriber for Collect {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            struct Message(String);
+            impl tracing::field::Visit for Message {
+                fn record_debug(&mut self, _: &tracing::field::Field, value: &dyn fmt::Debug) {
+                    self.0 = format!("{value:?}");
+                }
+            }
+            if event.metadata().target() == "supervisor" {
+                let mut message = Message(String::new());
+                event.record(&mut message);
+                if let Ok(mut seen) = self.0.lock() {
+                    seen.push((*event.metadata().level(), message.0));
+                }
+            }
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn accepted_lines_are_tracing_events_for_hosts() {
+        let collect = std::sync::Arc::new(Collect(std::sync::Mutex::new(Vec::new())));
+        let log = ActivityLog::new(LogLevel::Info);
+        tracing::subscriber::with_default(std::sync::Arc::clone(&collect), || {
+            log.warn("gave up: x entered FATAL state");
+            log.debug("below the level: not recorded, not traced");
+            log.critical("unknown problem");
+        });
+        let seen = collect.0.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(
+            seen,
+            [
+                (
+                    tracing::Level::WARN,
+                    "gave up: x entered FATAL state".to_string()
+                ),
+                (tracing::Level::ERROR, "unknown problem".to_string()),
+            ]
         );
     }
 }
