@@ -4,6 +4,7 @@
 //! our stdout path is the splice one); file names (random parts masked), sizes and
 //! contents must agree.
 
+#[allow(dead_code)]
 mod engine_support;
 
 use std::collections::BTreeSet;
