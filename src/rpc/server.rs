@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
@@ -27,7 +27,7 @@ use crate::config::{HttpServerConfig, Listen};
 use crate::log::ActivityLog;
 use crate::supervisor::Handle;
 
-use super::methods::{dispatch, RpcContext};
+use super::methods::{dispatch, fault_text, CallError, RpcContext};
 use super::xmlrpc::{self, Fault as WireFault};
 
 /// Largest request body accepted (larger: 413).
@@ -323,6 +323,7 @@ where
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .title_case_headers(true)
         .max_buf_size(MAX_HEAD)
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_TIMEOUT)
@@ -335,6 +336,13 @@ pub fn full(data: impl Into<Bytes>) -> Body {
     Full::new(data.into())
         .map_err(|never: Infallible| match never {})
         .boxed()
+}
+
+/// An HTTP date (`Sat, 28 Nov 2026 02:13:09 GMT`).
+pub fn http_date(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }
 
 /// The reference's (medusa's) error page.
@@ -353,10 +361,12 @@ pub fn error_response(status: StatusCode) -> Response<Body> {
     response
 }
 
+/// Puts `Server: Medusa/1.12` first, where the reference writes it.
 fn with_server_header(mut response: Response<Body>) -> Response<Body> {
-    response
-        .headers_mut()
-        .insert("Server", HeaderValue::from_static("Medusa/1.12"));
+    let mut headers = hyper::HeaderMap::with_capacity(response.headers().len() + 1);
+    headers.insert("Server", HeaderValue::from_static("Medusa/1.12"));
+    headers.extend(response.headers_mut().drain());
+    *response.headers_mut() = headers;
     response
 }
 
@@ -467,10 +477,18 @@ async fn xmlrpc_response(request: Request<Incoming>, rpc: &RpcContext) -> Respon
         .trace(format!("XML-RPC method called: {method}()"));
     let text = match dispatch(rpc, &method, call.params).await {
         Ok(value) => xmlrpc::encode_response(&value),
-        Err(fault) => xmlrpc::encode_fault(&WireFault {
+        Err(CallError::Fault(fault)) => xmlrpc::encode_fault(&WireFault {
             code: fault.code(),
-            string: fault.to_string(),
+            string: fault_text(&fault),
         }),
+        Err(CallError::Internal { class, message }) => {
+            rpc.activity.critical(format!(
+                "Handling XML-RPC request with data {} raised an unexpected exception: \
+                 {class}: {message}",
+                crate::config::value::py_repr(&String::from_utf8_lossy(&body))
+            ));
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR);
+        }
     };
     let mut response = Response::new(full(text.clone()));
     let headers = response.headers_mut();
