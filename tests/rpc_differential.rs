@@ -115,3 +115,8 @@ fn every_supervisorctl_command() {
 fn calls_during_shutdown() {
     differential("shutdown", "shutdown.conf", &[]);
 }
+
+#[test]
+fn web_page_actions_views_and_redirects() {
+    differential("web", "basic.conf", &["notexec.txt"]);
+}

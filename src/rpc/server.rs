@@ -377,10 +377,65 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Base64 as Python's lenient `binascii.a2b_base64` reads it: characters outside the
+/// alphabet are skipped, decoding stops at complete padding, and a trailing partial
+/// group is an error.
+fn lenient_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut quad, mut left, mut pads) = (0u8, 0u8, 0u8);
+    for byte in text.bytes() {
+        if byte == b'=' {
+            if quad >= 2 {
+                pads += 1;
+                if quad + pads >= 4 {
+                    return Some(out);
+                }
+            }
+            continue;
+        }
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => continue,
+        };
+        pads = 0;
+        match quad {
+            0 => left = value,
+            1 => {
+                out.push((left << 2) | (value >> 4));
+                left = value & 0x0f;
+            }
+            2 => {
+                out.push((left << 4) | (value >> 2));
+                left = value & 0x03;
+            }
+            _ => out.push((left << 6) | value),
+        }
+        quad = (quad + 1) % 4;
+    }
+    (quad == 0).then_some(out)
+}
+
+/// An Authorization header the reference cannot even check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadCredentials {
+    /// Not base64, or not UTF-8 once decoded: 400.
+    Undecodable,
+    /// Decoded, but without the `:` between name and password: the reference fails
+    /// with 500.
+    NoSeparator,
+}
+
 /// Whether the Authorization header carries the configured credentials. A stored
 /// password `{SHA}<hex>` matches the lowercase hex SHA-1 of the given one.
-fn authorized(header: Option<&HeaderValue>, username: &str, password: &str) -> Result<bool, ()> {
-    use base64::Engine;
+fn authorized(
+    header: Option<&HeaderValue>,
+    username: &str,
+    password: &str,
+) -> Result<bool, BadCredentials> {
     let Some(value) = header.and_then(|h| h.to_str().ok()) else {
         return Ok(false);
     };
@@ -390,13 +445,9 @@ fn authorized(header: Option<&HeaderValue>, username: &str, password: &str) -> R
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(false);
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| ())?;
-    let decoded = String::from_utf8_lossy(&decoded);
-    let Some((user, given)) = decoded.split_once(':') else {
-        return Ok(false);
-    };
+    let decoded = lenient_base64(encoded).ok_or(BadCredentials::Undecodable)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| BadCredentials::Undecodable)?;
+    let (user, given) = decoded.split_once(':').ok_or(BadCredentials::NoSeparator)?;
     let user_ok = constant_time_eq(user.as_bytes(), username.as_bytes());
     let password_ok = match password.strip_prefix("{SHA}") {
         Some(stored) => {
@@ -425,7 +476,12 @@ async fn respond(request: Request<Incoming>, server: &ServerContext) -> Response
         match authorized(request.headers().get(AUTHORIZATION), username, password) {
             Ok(true) => {}
             Ok(false) => return with_server_header(unauthorized()),
-            Err(()) => return with_server_header(error_response(StatusCode::BAD_REQUEST)),
+            Err(BadCredentials::Undecodable) => {
+                return with_server_header(error_response(StatusCode::BAD_REQUEST))
+            }
+            Err(BadCredentials::NoSeparator) => {
+                return with_server_header(error_response(StatusCode::INTERNAL_SERVER_ERROR))
+            }
         }
     }
     let path = request.uri().path().to_string();
@@ -534,10 +590,22 @@ mod tests {
                 Ok(false),
             ),
             (
-                Some(HeaderValue::from_static("Basic !!!")),
+                Some(HeaderValue::from_static("Basic abcde")),
                 "user",
                 "123",
-                Err(()),
+                Err(BadCredentials::Undecodable),
+            ),
+            (
+                Some(HeaderValue::from_static("Basic dXNlcg==")),
+                "user",
+                "123",
+                Err(BadCredentials::NoSeparator),
+            ),
+            (
+                Some(HeaderValue::from_static("Basic dXNl!cjox*MjM=")),
+                "user",
+                "123",
+                Ok(true),
             ),
         ];
         for (header, user, password, want) in cases {
@@ -546,6 +614,24 @@ mod tests {
                 want,
                 "{header:?}"
             );
+        }
+    }
+
+    #[test]
+    fn base64_as_python_reads_it() {
+        let cases: &[(&str, Option<&[u8]>)] = &[
+            ("dXNlcjoxMjM=", Some(b"user:123")),
+            ("dXNlcjoxMjM", None),
+            ("dXNl cjox MjM=", Some(b"user:123")),
+            ("dXNlcg==trailing", Some(b"user")),
+            ("", Some(b"")),
+            ("!!!", Some(b"")),
+            ("a", None),
+            ("ab=", None),
+            ("ab==", Some(b"i")),
+        ];
+        for (text, want) in cases {
+            assert_eq!(lenient_base64(text).as_deref(), *want, "{text:?}");
         }
     }
 

@@ -218,7 +218,8 @@ impl Daemon {
                     panic!("{} daemon exited early: {status}", kind.label());
                 }
                 match http_request(&transport, &post_rpc("supervisor.getAPIVersion", "")) {
-                    Ok(r) if r.contains("3.0") => Ok(()),
+                    // Answered: the API version, or 401 when the server wants credentials.
+                    Ok(r) if r.contains("3.0") || status_code(&r) == 401 => Ok(()),
                     other => Err(other),
                 }
             },
@@ -325,6 +326,10 @@ pub fn http_exchange(
                         return Ok(out);
                     }
                 }
+                // A server that answers early and closes resets what it did not read.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !out.is_empty() => {
+                    return Ok(out)
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -341,6 +346,46 @@ pub fn http_exchange(
             let s = std::net::TcpStream::connect(("127.0.0.1", *port))?;
             s.set_read_timeout(tick)?;
             exchange(s, request, deadline)
+        }
+    }
+}
+
+/// Sends raw bytes and returns what arrived up to the end of the response head (for
+/// endless streams), or everything when the server closes first.
+pub fn http_head(transport: &Transport, request: &str) -> std::io::Result<String> {
+    fn head<S: Read + Write>(mut s: S, request: &[u8]) -> std::io::Result<String> {
+        s.write_all(request)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+    let tick = Some(Duration::from_millis(50));
+    match transport {
+        Transport::Unix(path) => {
+            let s = std::os::unix::net::UnixStream::connect(path)?;
+            s.set_read_timeout(tick)?;
+            head(s, request.as_bytes())
+        }
+        Transport::Tcp(port) => {
+            let s = std::net::TcpStream::connect(("127.0.0.1", *port))?;
+            s.set_read_timeout(tick)?;
+            head(s, request.as_bytes())
         }
     }
 }
