@@ -421,7 +421,7 @@ fn lenient_base64(text: &str) -> Option<Vec<u8>> {
 
 /// An Authorization header the reference cannot even check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BadCredentials {
+pub enum BadCredentials {
     /// Not base64, or not UTF-8 once decoded: 400.
     Undecodable,
     /// Decoded, but without the `:` between name and password: the reference fails
@@ -429,16 +429,24 @@ enum BadCredentials {
     NoSeparator,
 }
 
-/// Whether the Authorization header carries the configured credentials. A stored
-/// password `{SHA}<hex>` matches the lowercase hex SHA-1 of the given one.
 fn authorized(
     header: Option<&HeaderValue>,
     username: &str,
     password: &str,
 ) -> Result<bool, BadCredentials> {
-    let Some(value) = header.and_then(|h| h.to_str().ok()) else {
-        return Ok(false);
-    };
+    match header.and_then(|h| h.to_str().ok()) {
+        Some(value) => check_authorization(value, username, password),
+        None => Ok(false),
+    }
+}
+
+/// Whether an Authorization header value carries the configured credentials. A
+/// stored password `{SHA}<hex>` matches the lowercase hex SHA-1 of the given one.
+pub fn check_authorization(
+    value: &str,
+    username: &str,
+    password: &str,
+) -> Result<bool, BadCredentials> {
     let Some((scheme, encoded)) = value.split_once(' ') else {
         return Ok(false);
     };
