@@ -257,10 +257,12 @@ impl Listeners {
                                 loop {
                                     match listener.accept().await {
                                         Ok((stream, _)) => {
-                                            connections.spawn(serve_connection(
-                                                stream,
-                                                Arc::clone(&server),
-                                            ));
+                                            let server = Arc::clone(&server);
+                                            connections.spawn(async move {
+                                                if readable(stream.readable()).await {
+                                                    serve_connection(stream, server).await;
+                                                }
+                                            });
                                         }
                                         Err(_) => {
                                             tokio::time::sleep(Duration::from_millis(10)).await
@@ -283,10 +285,12 @@ impl Listeners {
                                     match listener.accept().await {
                                         Ok((stream, _)) => {
                                             let _ = stream.set_nodelay(true);
-                                            connections.spawn(serve_connection(
-                                                stream,
-                                                Arc::clone(&server),
-                                            ));
+                                            let server = Arc::clone(&server);
+                                            connections.spawn(async move {
+                                                if readable(stream.readable()).await {
+                                                    serve_connection(stream, server).await;
+                                                }
+                                            });
                                         }
                                         Err(_) => {
                                             tokio::time::sleep(Duration::from_millis(10)).await
@@ -311,6 +315,13 @@ struct ServerContext {
     rpc: RpcContext,
     username: Option<String>,
     password: Option<String>,
+}
+
+/// Waits (at most [`HEAD_TIMEOUT`]) for a new connection's first bytes before giving
+/// it to hyper, whose per-connection buffers would otherwise be allocated at once: an
+/// idle connection then costs little more than its socket.
+async fn readable(ready: impl std::future::Future<Output = io::Result<()>>) -> bool {
+    matches!(tokio::time::timeout(HEAD_TIMEOUT, ready).await, Ok(Ok(())))
 }
 
 async fn serve_connection<S>(stream: S, server: Arc<ServerContext>)
