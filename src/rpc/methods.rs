@@ -320,7 +320,55 @@ fn help_text(doc: &MethodDoc) -> String {
     text
 }
 
-/// The arguments of one call, checked the way Python binds positional parameters.
+/// Why a call produced no value: a fault (answered as an XML-RPC fault), or what is
+/// an uncaught exception in the reference (answered with HTTP 500, or as a `FAILED`
+/// struct inside `system.multicall`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// An XML-RPC fault.
+    Fault(Fault),
+    /// An argument the reference's code cannot handle: it raises a Python exception
+    /// of `class` (other than `TypeError`, which it answers as INCORRECT_PARAMETERS).
+    Internal {
+        /// The Python exception class (`AttributeError`, `ValueError`).
+        class: &'static str,
+        /// The exception's message.
+        message: String,
+    },
+}
+
+impl CallError {
+    fn attribute(value: Option<&Value>, attribute: &str) -> CallError {
+        CallError::Internal {
+            class: "AttributeError",
+            message: format!("{} has no attribute '{attribute}'", python_type(value)),
+        }
+    }
+}
+
+impl From<Fault> for CallError {
+    fn from(fault: Fault) -> Self {
+        CallError::Fault(fault)
+    }
+}
+
+/// A call's outcome.
+pub type CallResult = Result<Value, CallError>;
+
+/// The `faultString` of a fault: `NAME: detail`, or `NAME` when there is no detail
+/// (the reference's faults raised with `None`: `NO_FILE` for an unset log, `FAILED`
+/// for a read error).
+pub fn fault_text(fault: &Fault) -> String {
+    match fault {
+        Fault::NoFile(detail) | Fault::Failed(detail) if detail.is_empty() => {
+            fault.name().to_string()
+        }
+        _ => fault.to_string(),
+    }
+}
+
+/// The arguments of one call, checked the way Python binds positional parameters and
+/// converted the way the reference's code uses them.
 struct Args {
     params: Vec<Value>,
 }
@@ -335,23 +383,50 @@ impl Args {
         Ok(())
     }
 
-    fn string(&self, i: usize) -> Result<String, Fault> {
+    /// A process namespec: the reference splits it as a string, so anything else is
+    /// an internal error there.
+    fn namespec(&self, i: usize) -> Result<String, CallError> {
         match self.params.get(i) {
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(Value::Int(n)) => Ok(n.to_string()),
-            _ => Err(Fault::IncorrectParameters(None)),
+            other => Err(CallError::attribute(other, "split")),
         }
     }
 
-    /// Python's `int(x)` of an XML-RPC value.
-    fn int(&self, i: usize) -> Result<i64, Fault> {
+    /// A group name or other key the reference only looks up: any value, as Python's
+    /// `str()` prints it (so a non-string never matches).
+    fn key(&self, i: usize) -> String {
+        self.params.get(i).map(python_str).unwrap_or_default()
+    }
+
+    /// Python's `int(x)` of an XML-RPC value: a value `int()` refuses is an internal
+    /// error, a type it refuses is INCORRECT_PARAMETERS (a `TypeError`).
+    fn int(&self, i: usize) -> Result<i64, CallError> {
+        let refused = |message: String| CallError::Internal {
+            class: "ValueError",
+            message,
+        };
         match self.params.get(i) {
             Some(Value::Int(n)) => Ok(*n),
             Some(Value::Bool(b)) => Ok(i64::from(*b)),
-            Some(Value::String(s)) => {
-                crate::config::value::py_int(s).map_err(|_| Fault::IncorrectParameters(None))
+            Some(Value::Double(x)) if x.is_finite() => Ok(x.trunc() as i64),
+            Some(Value::Double(x)) => Err(refused(format!(
+                "cannot convert float {} to integer",
+                python_repr(&Value::Double(*x))
+            ))),
+            Some(Value::String(s)) => crate::config::value::py_int(s).map_err(refused),
+            _ => Err(Fault::IncorrectParameters(None).into()),
+        }
+    }
+
+    /// A signal argument: a number (`int()` of it) or a name; other types are internal
+    /// errors in the reference.
+    fn signal(&self, i: usize) -> Result<String, CallError> {
+        match self.params.get(i) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Int(_) | Value::Bool(_) | Value::Double(_)) => {
+                self.int(i).map(|n| n.to_string())
             }
-            _ => Err(Fault::IncorrectParameters(None)),
+            other => Err(CallError::attribute(other, "strip")),
         }
     }
 
@@ -369,6 +444,21 @@ impl Args {
             Some(Value::DateTime(_)) => true,
             Some(Value::Nil) => false,
         }
+    }
+}
+
+/// The Python type name of an argument, for internal error texts.
+fn python_type(value: Option<&Value>) -> &'static str {
+    match value {
+        None | Some(Value::Nil) => "'NoneType' object",
+        Some(Value::Int(_)) => "'int' object",
+        Some(Value::Bool(_)) => "'bool' object",
+        Some(Value::Double(_)) => "'float' object",
+        Some(Value::String(_)) => "'str' object",
+        Some(Value::DateTime(_)) => "'DateTime' object",
+        Some(Value::Base64(_)) => "'Binary' object",
+        Some(Value::Array(_)) => "'list' object",
+        Some(Value::Struct(_)) => "'dict' object",
     }
 }
 
@@ -507,23 +597,37 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Fault::Failed(e.to_string()))
 }
 
-async fn read_process_log(ctx: &RpcContext, args: &Args, channel: Channel) -> Result<Value, Fault> {
-    args.arity(3, 0)?;
-    let name = args.string(0)?;
-    let (offset, length) = (args.int(1)?, args.int(2)?);
-    let path: Option<PathBuf> = ctx.handle.log_file(&name, channel).await?;
+/// `readProcessStdoutLog` / `readProcessStderrLog` of `name`: the text of the range
+/// (logging.md §7), read after the channel's buffered output is flushed.
+pub(crate) async fn read_process_log_text(
+    ctx: &RpcContext,
+    name: &str,
+    channel: Channel,
+    offset: i64,
+    length: i64,
+) -> Result<String, Fault> {
+    let path: Option<PathBuf> = ctx.handle.log_file(name, channel).await?;
     let Some(path) = path else {
-        return Err(Fault::NoFile("None".to_string()));
+        return Err(Fault::NoFile(String::new()));
     };
     let bytes = blocking(move || read_range(&path, offset, length))
         .await?
         .map_err(read_fault)?;
-    Ok(Value::string(to_rpc_text(bytes)))
+    Ok(to_rpc_text(bytes))
 }
 
-async fn tail_process_log(ctx: &RpcContext, args: &Args, channel: Channel) -> Result<Value, Fault> {
+async fn read_process_log(ctx: &RpcContext, args: &Args, channel: Channel) -> CallResult {
     args.arity(3, 0)?;
-    let name = args.string(0)?;
+    let name = args.namespec(0)?;
+    let (offset, length) = (args.int(1)?, args.int(2)?);
+    Ok(read_process_log_text(ctx, &name, channel, offset, length)
+        .await
+        .map(Value::String)?)
+}
+
+async fn tail_process_log(ctx: &RpcContext, args: &Args, channel: Channel) -> CallResult {
+    args.arity(3, 0)?;
+    let name = args.namespec(0)?;
     let (offset, length) = (args.int(1)?, args.int(2)?);
     let path = ctx.handle.log_file(&name, channel).await?;
     let Some(path) = path else {
@@ -556,7 +660,23 @@ fn whole_group(name: &str) -> Option<&str> {
     }
 }
 
-async fn supervisor_method(ctx: &RpcContext, method: &str, args: Args) -> Result<Value, Fault> {
+/// A `group:*` call reports an unknown group with the name as given.
+fn as_given<T>(result: Result<T, Fault>, name: &str) -> Result<T, Fault> {
+    result.map_err(|fault| match fault {
+        Fault::BadName(_) => Fault::BadName(name.to_string()),
+        other => other,
+    })
+}
+
+fn done<T>(result: Result<T, Fault>, value: impl FnOnce(T) -> Value) -> CallResult {
+    result.map(value).map_err(CallError::Fault)
+}
+
+fn yes(_: ()) -> Value {
+    Value::Bool(true)
+}
+
+async fn supervisor_method(ctx: &RpcContext, method: &str, args: Args) -> CallResult {
     let h = &ctx.handle;
     if method != "sendRemoteCommEvent" && method != "signalAllProcesses" {
         check_mood(h)?;
@@ -589,129 +709,129 @@ async fn supervisor_method(ctx: &RpcContext, method: &str, args: Args) -> Result
         "readLog" | "readMainLog" => {
             args.arity(2, 0)?;
             let (offset, length) = (args.int(0)?, args.int(1)?);
-            let bytes = ctx
-                .activity
-                .read(offset, length)
-                .await
-                .map_err(read_fault)?;
-            Ok(Value::string(to_rpc_text(bytes)))
+            let read = ctx.activity.read(offset, length).await;
+            done(read.map_err(read_fault), |bytes| {
+                Value::string(to_rpc_text(bytes))
+            })
         }
         "clearLog" => {
             args.arity(0, 0)?;
-            h.clear_main_log().await.map(|()| Value::Bool(true))
+            done(h.clear_main_log().await, yes)
         }
         "shutdown" => {
             args.arity(0, 0)?;
-            h.shutdown().await.map(|()| Value::Bool(true))
+            done(h.shutdown().await, yes)
         }
         "restart" => {
             args.arity(0, 0)?;
-            h.restart().await.map(|()| Value::Bool(true))
+            done(h.restart().await, yes)
         }
         "reloadConfig" => {
             args.arity(0, 0)?;
-            let changes = h.reload_config().await?;
             let names =
                 |list: Vec<String>| Value::Array(list.into_iter().map(Value::String).collect());
-            Ok(Value::Array(vec![Value::Array(vec![
-                names(changes.added),
-                names(changes.changed),
-                names(changes.removed),
-            ])]))
+            done(h.reload_config().await, |changes| {
+                Value::Array(vec![Value::Array(vec![
+                    names(changes.added),
+                    names(changes.changed),
+                    names(changes.removed),
+                ])])
+            })
         }
         "addProcessGroup" => {
             args.arity(1, 0)?;
-            h.add_group(&args.string(0)?)
-                .await
-                .map(|()| Value::Bool(true))
+            done(h.add_group(&args.key(0)).await, yes)
         }
         "removeProcessGroup" => {
             args.arity(1, 0)?;
-            h.remove_group(&args.string(0)?)
-                .await
-                .map(|()| Value::Bool(true))
+            done(h.remove_group(&args.key(0)).await, yes)
         }
         "startProcess" => {
             args.arity(1, 1)?;
-            let name = args.string(0)?;
+            let name = args.namespec(0)?;
             let wait = args.flag(1);
             match whole_group(&name) {
-                Some(group) => h.start_group(group, wait).await.map(results_value),
-                None => h
-                    .start_process(&name, wait)
-                    .await
-                    .map(|()| Value::Bool(true)),
+                Some(group) => done(
+                    as_given(h.start_group(group, wait).await, &name),
+                    results_value,
+                ),
+                None => done(h.start_process(&name, wait).await, yes),
             }
         }
         "startProcessGroup" => {
             args.arity(1, 1)?;
-            h.start_group(&args.string(0)?, args.flag(1))
-                .await
-                .map(results_value)
+            done(
+                h.start_group(&args.key(0), args.flag(1)).await,
+                results_value,
+            )
         }
         "startAllProcesses" => {
             args.arity(0, 1)?;
-            h.start_all(args.flag(0)).await.map(results_value)
+            done(h.start_all(args.flag(0)).await, results_value)
         }
         "stopProcess" => {
             args.arity(1, 1)?;
-            let name = args.string(0)?;
+            let name = args.namespec(0)?;
             let wait = args.flag(1);
             match whole_group(&name) {
-                Some(group) => h.stop_group(group, wait).await.map(results_value),
-                None => h
-                    .stop_process(&name, wait)
-                    .await
-                    .map(|()| Value::Bool(true)),
+                Some(group) => done(
+                    as_given(h.stop_group(group, wait).await, &name),
+                    results_value,
+                ),
+                None => done(h.stop_process(&name, wait).await, yes),
             }
         }
         "stopProcessGroup" => {
             args.arity(1, 1)?;
-            h.stop_group(&args.string(0)?, args.flag(1))
-                .await
-                .map(results_value)
+            done(
+                h.stop_group(&args.key(0), args.flag(1)).await,
+                results_value,
+            )
         }
         "stopAllProcesses" => {
             args.arity(0, 1)?;
-            h.stop_all(args.flag(0)).await.map(results_value)
+            done(h.stop_all(args.flag(0)).await, results_value)
         }
         "signalProcess" => {
             args.arity(2, 0)?;
-            let name = args.string(0)?;
-            let signal = args.string(1)?;
+            let name = args.namespec(0)?;
+            let signal = args.signal(1)?;
             match whole_group(&name) {
-                Some(group) => h.signal_group(group, &signal).await.map(results_value),
-                None => h
-                    .signal_process(&name, &signal)
-                    .await
-                    .map(|()| Value::Bool(true)),
+                Some(group) => done(
+                    as_given(h.signal_group(group, &signal).await, &name),
+                    results_value,
+                ),
+                None => done(h.signal_process(&name, &signal).await, yes),
             }
         }
         "signalProcessGroup" => {
             args.arity(2, 0)?;
-            h.signal_group(&args.string(0)?, &args.string(1)?)
-                .await
-                .map(results_value)
+            let signal = args.signal(1)?;
+            done(h.signal_group(&args.key(0), &signal).await, results_value)
         }
         "signalAllProcesses" => {
             args.arity(1, 0)?;
-            h.signal_all(&args.string(0)?).await.map(results_value)
+            let signal = args.signal(0)?;
+            done(h.signal_all(&signal).await, results_value)
         }
         "getProcessInfo" => {
             args.arity(1, 0)?;
-            h.process_info(&args.string(0)?)
-                .await
-                .map(|info| process_info_value(&info))
+            let name = args.namespec(0)?;
+            done(h.process_info(&name).await, |info| {
+                process_info_value(&info)
+            })
         }
         "getAllProcessInfo" => {
             args.arity(0, 0)?;
-            let infos = h.all_process_info().await?;
-            Ok(Value::Array(infos.iter().map(process_info_value).collect()))
+            done(h.all_process_info().await, |infos| {
+                Value::Array(infos.iter().map(process_info_value).collect())
+            })
         }
         "getAllConfigInfo" => {
             args.arity(0, 0)?;
-            let infos = h.all_config_info().await?;
-            Ok(Value::Array(infos.iter().map(config_info_value).collect()))
+            done(h.all_config_info().await, |infos| {
+                Value::Array(infos.iter().map(config_info_value).collect())
+            })
         }
         "readProcessStdoutLog" | "readProcessLog" => {
             read_process_log(ctx, &args, Channel::Stdout).await
@@ -723,56 +843,67 @@ async fn supervisor_method(ctx: &RpcContext, method: &str, args: Args) -> Result
         "tailProcessStderrLog" => tail_process_log(ctx, &args, Channel::Stderr).await,
         "clearProcessLogs" | "clearProcessLog" => {
             args.arity(1, 0)?;
-            h.clear_process_logs(&args.string(0)?)
-                .await
-                .map(|()| Value::Bool(true))
+            let name = args.namespec(0)?;
+            done(h.clear_process_logs(&name).await, yes)
         }
         "clearAllProcessLogs" => {
             args.arity(0, 0)?;
-            h.clear_all_process_logs().await.map(results_value)
+            done(h.clear_all_process_logs().await, results_value)
         }
         "sendProcessStdin" => {
             args.arity(2, 0)?;
-            let name = args.string(0)?;
+            let name = args.namespec(0)?;
             let chars = match args.params.get(1) {
                 Some(Value::String(s)) => s.clone().into_bytes(),
-                Some(Value::Base64(b)) => b.clone(),
-                Some(other) => return Err(Fault::IncorrectParameters(Some(python_text(other)))),
-                None => return Err(Fault::IncorrectParameters(None)),
+                Some(other) => {
+                    return Err(Fault::IncorrectParameters(Some(python_str(other))).into())
+                }
+                None => return Err(Fault::IncorrectParameters(None).into()),
             };
-            h.send_stdin(&name, &chars)
-                .await
-                .map(|()| Value::Bool(true))
+            done(h.send_stdin(&name, &chars).await, yes)
         }
         "sendRemoteCommEvent" => {
             args.arity(2, 0)?;
-            h.send_remote_comm_event(&args.string(0)?, &args.string(1)?)
-                .await
-                .map(|()| Value::Bool(true))
+            done(
+                h.send_remote_comm_event(&args.key(0), &args.key(1)).await,
+                yes,
+            )
         }
-        _ => Err(Fault::UnknownMethod),
+        _ => Err(Fault::UnknownMethod.into()),
     }
 }
 
-/// How Python prints a non-string argument in a fault detail (`str(value)`).
-fn python_text(value: &Value) -> String {
+/// Python's `str()` of an argument (what a fault detail shows).
+fn python_str(value: &Value) -> String {
+    match value {
+        Value::String(s) | Value::DateTime(s) => s.clone(),
+        other => python_repr(other),
+    }
+}
+
+/// Python's `repr()` of an argument (how it shows inside a list or dict).
+fn python_repr(value: &Value) -> String {
     match value {
         Value::Int(n) => n.to_string(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Double(x) => format!("{x:?}"),
         Value::Nil => "None".into(),
-        Value::String(s) | Value::DateTime(s) => s.clone(),
-        Value::Base64(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::String(s) => crate::config::value::py_repr(s),
+        Value::DateTime(s) => format!("<DateTime '{s}'>"),
+        Value::Base64(b) => format!(
+            "<Binary {}>",
+            crate::config::value::py_repr(&String::from_utf8_lossy(b))
+        ),
         Value::Array(items) => format!(
             "[{}]",
-            items.iter().map(python_text).collect::<Vec<_>>().join(", ")
+            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
         ),
         Value::Struct(members) => format!(
             "{{{}}}",
             members
                 .iter()
-                .map(|(k, v)| format!("'{k}': {}", python_text(v)))
+                .map(|(k, v)| format!("{}: {}", crate::config::value::py_repr(k), python_repr(v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -783,7 +914,7 @@ fn system_method<'a>(
     ctx: &'a RpcContext,
     method: &'a str,
     args: Args,
-) -> Pin<Box<dyn Future<Output = Result<Value, Fault>> + Send + 'a>> {
+) -> Pin<Box<dyn Future<Output = CallResult> + Send + 'a>> {
     Box::pin(async move {
         match method {
             "listMethods" => {
@@ -794,75 +925,106 @@ fn system_method<'a>(
             }
             "methodHelp" => {
                 args.arity(1, 0)?;
-                let doc = find_doc(ctx, &args.string(0)?).ok_or(Fault::SignatureUnsupported)?;
+                let doc = find_doc(ctx, &args.key(0)).ok_or(Fault::SignatureUnsupported)?;
                 Ok(Value::string(help_text(doc)))
             }
             "methodSignature" => {
                 args.arity(1, 0)?;
-                let doc = find_doc(ctx, &args.string(0)?).ok_or(Fault::SignatureUnsupported)?;
+                let doc = find_doc(ctx, &args.key(0)).ok_or(Fault::SignatureUnsupported)?;
                 Ok(Value::Array(
                     doc.signature.iter().map(|t| Value::string(*t)).collect(),
                 ))
             }
             "multicall" => {
                 args.arity(1, 0)?;
-                let Some(Value::Array(calls)) = args.params.first() else {
-                    return Err(Fault::IncorrectParameters(None));
+                let calls = match args.params.first() {
+                    Some(Value::Array(calls)) => calls,
+                    Some(Value::String(_) | Value::Struct(_)) | None => {
+                        return Err(CallError::attribute(Some(&Value::string("")), "get"))
+                    }
+                    Some(_) => return Err(Fault::IncorrectParameters(None).into()),
                 };
                 let mut results = Vec::with_capacity(calls.len());
                 for call in calls {
-                    let outcome = match call.member("methodName").and_then(Value::as_str) {
-                        None => Err(Fault::IncorrectParameters(Some("No methodName".into()))),
-                        Some("system.multicall") => Err(Fault::IncorrectParameters(Some(
-                            "Recursive system.multicall forbidden".into(),
-                        ))),
-                        Some(name) => {
-                            let params = match call.member("params") {
-                                Some(Value::Array(p)) => p.clone(),
-                                _ => Vec::new(),
-                            };
-                            dispatch(ctx, name, params).await
+                    if !matches!(call, Value::Struct(_)) {
+                        return Err(CallError::attribute(Some(call), "get"));
+                    }
+                    let outcome = match call.member("methodName") {
+                        None | Some(Value::Nil) => {
+                            Err(Fault::IncorrectParameters(Some("No methodName".into())).into())
                         }
+                        Some(Value::String(name)) if name == "system.multicall" => {
+                            Err(Fault::IncorrectParameters(Some(
+                                "Recursive system.multicall forbidden".into(),
+                            ))
+                            .into())
+                        }
+                        Some(Value::String(name)) => match splat(call.member("params")) {
+                            Some(params) => dispatch(ctx, name, params).await,
+                            None => Err(Fault::IncorrectParameters(None).into()),
+                        },
+                        Some(other) => Err(CallError::attribute(Some(other), "split")),
                     };
                     results.push(match outcome {
                         Ok(value) => value,
-                        Err(fault) => fault_struct(&fault),
+                        Err(CallError::Fault(fault)) => fault_struct(&fault),
+                        Err(CallError::Internal { class, message }) => {
+                            fault_struct(&Fault::Failed(format!("<class '{class}'>:{message}")))
+                        }
                     });
                 }
                 Ok(Value::Array(results))
             }
-            _ => Err(Fault::UnknownMethod),
+            _ => Err(Fault::UnknownMethod.into()),
         }
     })
+}
+
+/// The positional arguments of a multicall entry, as Python's `f(*params)` unpacks
+/// them (missing: none; a string: its characters; a struct: its keys); none when
+/// `params` cannot be unpacked (a `TypeError`).
+fn splat(params: Option<&Value>) -> Option<Vec<Value>> {
+    match params {
+        None => Some(Vec::new()),
+        Some(Value::Array(items)) => Some(items.clone()),
+        Some(Value::String(s)) => Some(s.chars().map(|c| Value::String(c.to_string())).collect()),
+        Some(Value::Struct(members)) => Some(
+            members
+                .iter()
+                .map(|(k, _)| Value::String(k.clone()))
+                .collect(),
+        ),
+        Some(_) => None,
+    }
 }
 
 /// A fault as the struct `system.multicall` puts in its results.
 pub fn fault_struct(fault: &Fault) -> Value {
     Value::structure([
         ("faultCode", Value::Int(fault.code())),
-        ("faultString", Value::string(fault.to_string())),
+        ("faultString", Value::string(fault_text(fault))),
     ])
 }
 
 /// Calls `method` (`namespace.name`) with `params`, as the reference dispatches: exactly
 /// one dot, no leading underscore, known namespace and method, else UNKNOWN_METHOD.
-pub async fn dispatch(ctx: &RpcContext, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
+pub async fn dispatch(ctx: &RpcContext, method: &str, params: Vec<Value>) -> CallResult {
     let mut parts = method.split('.');
     let (Some(namespace), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(Fault::UnknownMethod);
+        return Err(Fault::UnknownMethod.into());
     };
     if name.starts_with('_') {
-        return Err(Fault::UnknownMethod);
+        return Err(Fault::UnknownMethod.into());
     }
     let args = Args { params };
     if namespace == "system" {
         return system_method(ctx, name, args).await;
     }
     if !ctx.namespaces.iter().any(|n| n == namespace) {
-        return Err(Fault::UnknownMethod);
+        return Err(Fault::UnknownMethod.into());
     }
     if !SUPERVISOR_METHODS.iter().any(|m| m.name == name) {
-        return Err(Fault::UnknownMethod);
+        return Err(Fault::UnknownMethod.into());
     }
     supervisor_method(ctx, name, args).await
 }
@@ -896,6 +1058,19 @@ mod tests {
         assert_eq!(args.arity(1, 1), Err(Fault::IncorrectParameters(None)));
         assert_eq!(args.int(1), Ok(12));
         assert_eq!(args.int(2), Ok(1));
+        assert!(matches!(args.int(0), Err(CallError::Internal { .. })));
+        assert_eq!(args.namespec(0), Ok("x".to_string()));
+        assert!(matches!(args.namespec(2), Err(CallError::Internal { .. })));
+        assert_eq!(args.key(2), "True");
+        assert_eq!(args.signal(2), Ok("1".to_string()));
+        assert_eq!(
+            fault_text(&Fault::NoFile(String::new())),
+            "NO_FILE".to_string()
+        );
+        assert_eq!(
+            python_str(&Value::Array(vec![Value::Int(1), Value::string("a")])),
+            "[1, 'a']"
+        );
         assert!(args.flag(2) && args.flag(9));
         assert_eq!(whole_group("g:*"), Some("g"));
         assert_eq!(whole_group("g:"), Some("g"));

@@ -4,7 +4,10 @@
 //! faults, log streaming and web page build on it and talk to the core only through
 //! `supervisor::Handle`; they never touch `process` or `os`.
 
+pub mod logtail;
 pub mod methods;
 pub mod pages;
 pub mod server;
+pub mod urlcode;
+pub mod web;
 pub mod xmlrpc;

@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
@@ -27,7 +27,7 @@ use crate::config::{HttpServerConfig, Listen};
 use crate::log::ActivityLog;
 use crate::supervisor::Handle;
 
-use super::methods::{dispatch, RpcContext};
+use super::methods::{dispatch, fault_text, CallError, RpcContext};
 use super::xmlrpc::{self, Fault as WireFault};
 
 /// Largest request body accepted (larger: 413).
@@ -257,10 +257,12 @@ impl Listeners {
                                 loop {
                                     match listener.accept().await {
                                         Ok((stream, _)) => {
-                                            connections.spawn(serve_connection(
-                                                stream,
-                                                Arc::clone(&server),
-                                            ));
+                                            let server = Arc::clone(&server);
+                                            connections.spawn(async move {
+                                                if readable(stream.readable()).await {
+                                                    serve_connection(stream, server).await;
+                                                }
+                                            });
                                         }
                                         Err(_) => {
                                             tokio::time::sleep(Duration::from_millis(10)).await
@@ -283,10 +285,12 @@ impl Listeners {
                                     match listener.accept().await {
                                         Ok((stream, _)) => {
                                             let _ = stream.set_nodelay(true);
-                                            connections.spawn(serve_connection(
-                                                stream,
-                                                Arc::clone(&server),
-                                            ));
+                                            let server = Arc::clone(&server);
+                                            connections.spawn(async move {
+                                                if readable(stream.readable()).await {
+                                                    serve_connection(stream, server).await;
+                                                }
+                                            });
                                         }
                                         Err(_) => {
                                             tokio::time::sleep(Duration::from_millis(10)).await
@@ -313,6 +317,13 @@ struct ServerContext {
     password: Option<String>,
 }
 
+/// Waits (at most [`HEAD_TIMEOUT`]) for a new connection's first bytes before giving
+/// it to hyper, whose per-connection buffers would otherwise be allocated at once: an
+/// idle connection then costs little more than its socket.
+async fn readable(ready: impl std::future::Future<Output = io::Result<()>>) -> bool {
+    matches!(tokio::time::timeout(HEAD_TIMEOUT, ready).await, Ok(Ok(())))
+}
+
 async fn serve_connection<S>(stream: S, server: Arc<ServerContext>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -323,6 +334,7 @@ where
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .title_case_headers(true)
         .max_buf_size(MAX_HEAD)
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_TIMEOUT)
@@ -335,6 +347,13 @@ pub fn full(data: impl Into<Bytes>) -> Body {
     Full::new(data.into())
         .map_err(|never: Infallible| match never {})
         .boxed()
+}
+
+/// An HTTP date (`Sat, 28 Nov 2026 02:13:09 GMT`).
+pub fn http_date(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }
 
 /// The reference's (medusa's) error page.
@@ -353,10 +372,12 @@ pub fn error_response(status: StatusCode) -> Response<Body> {
     response
 }
 
+/// Puts `Server: Medusa/1.12` first, where the reference writes it.
 fn with_server_header(mut response: Response<Body>) -> Response<Body> {
-    response
-        .headers_mut()
-        .insert("Server", HeaderValue::from_static("Medusa/1.12"));
+    let mut headers = hyper::HeaderMap::with_capacity(response.headers().len() + 1);
+    headers.insert("Server", HeaderValue::from_static("Medusa/1.12"));
+    headers.extend(response.headers_mut().drain());
+    *response.headers_mut() = headers;
     response
 }
 
@@ -367,26 +388,85 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Whether the Authorization header carries the configured credentials. A stored
-/// password `{SHA}<hex>` matches the lowercase hex SHA-1 of the given one.
-fn authorized(header: Option<&HeaderValue>, username: &str, password: &str) -> Result<bool, ()> {
-    use base64::Engine;
-    let Some(value) = header.and_then(|h| h.to_str().ok()) else {
-        return Ok(false);
-    };
+/// Base64 as Python's lenient `binascii.a2b_base64` reads it: characters outside the
+/// alphabet are skipped, decoding stops at complete padding, and a trailing partial
+/// group is an error.
+fn lenient_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut quad, mut left, mut pads) = (0u8, 0u8, 0u8);
+    for byte in text.bytes() {
+        if byte == b'=' {
+            if quad >= 2 {
+                pads += 1;
+                if quad + pads >= 4 {
+                    return Some(out);
+                }
+            }
+            continue;
+        }
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => continue,
+        };
+        pads = 0;
+        match quad {
+            0 => left = value,
+            1 => {
+                out.push((left << 2) | (value >> 4));
+                left = value & 0x0f;
+            }
+            2 => {
+                out.push((left << 4) | (value >> 2));
+                left = value & 0x03;
+            }
+            _ => out.push((left << 6) | value),
+        }
+        quad = (quad + 1) % 4;
+    }
+    (quad == 0).then_some(out)
+}
+
+/// An Authorization header the reference cannot even check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadCredentials {
+    /// Not base64, or not UTF-8 once decoded: 400.
+    Undecodable,
+    /// Decoded, but without the `:` between name and password: the reference fails
+    /// with 500.
+    NoSeparator,
+}
+
+fn authorized(
+    header: Option<&HeaderValue>,
+    username: &str,
+    password: &str,
+) -> Result<bool, BadCredentials> {
+    match header.and_then(|h| h.to_str().ok()) {
+        Some(value) => check_authorization(value, username, password),
+        None => Ok(false),
+    }
+}
+
+/// Whether an Authorization header value carries the configured credentials. A
+/// stored password `{SHA}<hex>` matches the lowercase hex SHA-1 of the given one.
+pub fn check_authorization(
+    value: &str,
+    username: &str,
+    password: &str,
+) -> Result<bool, BadCredentials> {
     let Some((scheme, encoded)) = value.split_once(' ') else {
         return Ok(false);
     };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(false);
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| ())?;
-    let decoded = String::from_utf8_lossy(&decoded);
-    let Some((user, given)) = decoded.split_once(':') else {
-        return Ok(false);
-    };
+    let decoded = lenient_base64(encoded).ok_or(BadCredentials::Undecodable)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| BadCredentials::Undecodable)?;
+    let (user, given) = decoded.split_once(':').ok_or(BadCredentials::NoSeparator)?;
     let user_ok = constant_time_eq(user.as_bytes(), username.as_bytes());
     let password_ok = match password.strip_prefix("{SHA}") {
         Some(stored) => {
@@ -415,7 +495,12 @@ async fn respond(request: Request<Incoming>, server: &ServerContext) -> Response
         match authorized(request.headers().get(AUTHORIZATION), username, password) {
             Ok(true) => {}
             Ok(false) => return with_server_header(unauthorized()),
-            Err(()) => return with_server_header(error_response(StatusCode::BAD_REQUEST)),
+            Err(BadCredentials::Undecodable) => {
+                return with_server_header(error_response(StatusCode::BAD_REQUEST))
+            }
+            Err(BadCredentials::NoSeparator) => {
+                return with_server_header(error_response(StatusCode::INTERNAL_SERVER_ERROR))
+            }
         }
     }
     let path = request.uri().path().to_string();
@@ -467,10 +552,18 @@ async fn xmlrpc_response(request: Request<Incoming>, rpc: &RpcContext) -> Respon
         .trace(format!("XML-RPC method called: {method}()"));
     let text = match dispatch(rpc, &method, call.params).await {
         Ok(value) => xmlrpc::encode_response(&value),
-        Err(fault) => xmlrpc::encode_fault(&WireFault {
+        Err(CallError::Fault(fault)) => xmlrpc::encode_fault(&WireFault {
             code: fault.code(),
-            string: fault.to_string(),
+            string: fault_text(&fault),
         }),
+        Err(CallError::Internal { class, message }) => {
+            rpc.activity.critical(format!(
+                "Handling XML-RPC request with data {} raised an unexpected exception: \
+                 {class}: {message}",
+                crate::config::value::py_repr(&String::from_utf8_lossy(&body))
+            ));
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR);
+        }
     };
     let mut response = Response::new(full(text.clone()));
     let headers = response.headers_mut();
@@ -516,10 +609,22 @@ mod tests {
                 Ok(false),
             ),
             (
-                Some(HeaderValue::from_static("Basic !!!")),
+                Some(HeaderValue::from_static("Basic abcde")),
                 "user",
                 "123",
-                Err(()),
+                Err(BadCredentials::Undecodable),
+            ),
+            (
+                Some(HeaderValue::from_static("Basic dXNlcg==")),
+                "user",
+                "123",
+                Err(BadCredentials::NoSeparator),
+            ),
+            (
+                Some(HeaderValue::from_static("Basic dXNl!cjox*MjM=")),
+                "user",
+                "123",
+                Ok(true),
             ),
         ];
         for (header, user, password, want) in cases {
@@ -528,6 +633,24 @@ mod tests {
                 want,
                 "{header:?}"
             );
+        }
+    }
+
+    #[test]
+    fn base64_as_python_reads_it() {
+        let cases: &[(&str, Option<&[u8]>)] = &[
+            ("dXNlcjoxMjM=", Some(b"user:123")),
+            ("dXNlcjoxMjM", None),
+            ("dXNl cjox MjM=", Some(b"user:123")),
+            ("dXNlcg==trailing", Some(b"user")),
+            ("", Some(b"")),
+            ("!!!", Some(b"")),
+            ("a", None),
+            ("ab=", None),
+            ("ab==", Some(b"i")),
+        ];
+        for (text, want) in cases {
+            assert_eq!(lenient_base64(text).as_deref(), *want, "{text:?}");
         }
     }
 

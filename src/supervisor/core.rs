@@ -497,6 +497,19 @@ impl Core {
         refused
     }
 
+    /// Feeds `Deadline` now if the process's deadline has already come.
+    fn fire_due_deadline(&mut self, id: ProcId) {
+        let due = self
+            .table
+            .get(id)
+            .and_then(|p| p.deadline)
+            .is_some_and(|at| at <= Instant::now());
+        if due {
+            self.set_deadline(id, None);
+            self.feed(id, Input::Deadline);
+        }
+    }
+
     fn set_deadline(&mut self, id: ProcId, at: Option<Instant>) {
         let Some(proc) = self.table.get_mut(id) else {
             return;
@@ -1457,6 +1470,9 @@ impl Core {
             | ProcessState::Fatal => {}
         }
         self.feed(id, Input::Start);
+        // The reference runs the process's transition right after the spawn, inside
+        // the request: with startsecs=0 it is RUNNING before its exit can be reaped.
+        self.fire_due_deadline(id);
         let Some(proc) = self.table.get(id) else {
             return Err(Fault::BadName(name.to_string()));
         };
