@@ -6,6 +6,7 @@
 //! The scenarios live in `fixtures/rpc/driver.py`; each prints one JSON line per step.
 
 mod rpc_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::thread;

@@ -3,6 +3,7 @@
 //! on hostile input.
 
 mod rpc_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::thread;

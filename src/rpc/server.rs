@@ -247,62 +247,19 @@ impl Listeners {
                 username: config.username.clone(),
                 password: config.password.clone(),
             });
-            match bound {
-                Bound::Unix(listener) => {
-                    let _ = listener.set_nonblocking(true);
-                    match tokio::net::UnixListener::from_std(listener) {
-                        Ok(listener) => {
-                            tasks.spawn(async move {
-                                let mut connections = JoinSet::new();
-                                loop {
-                                    match listener.accept().await {
-                                        Ok((stream, _)) => {
-                                            let server = Arc::clone(&server);
-                                            connections.spawn(async move {
-                                                if readable(stream.readable()).await {
-                                                    serve_connection(stream, server).await;
-                                                }
-                                            });
-                                        }
-                                        Err(_) => {
-                                            tokio::time::sleep(Duration::from_millis(10)).await
-                                        }
-                                    }
-                                    while connections.try_join_next().is_some() {}
-                                }
-                            });
-                        }
-                        Err(e) => activity.error(format!("cannot serve {}: {e}", config.section)),
-                    }
-                }
-                Bound::Tcp(listener) => {
-                    let _ = listener.set_nonblocking(true);
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => {
-                            tasks.spawn(async move {
-                                let mut connections = JoinSet::new();
-                                loop {
-                                    match listener.accept().await {
-                                        Ok((stream, _)) => {
-                                            let _ = stream.set_nodelay(true);
-                                            let server = Arc::clone(&server);
-                                            connections.spawn(async move {
-                                                if readable(stream.readable()).await {
-                                                    serve_connection(stream, server).await;
-                                                }
-                                            });
-                                        }
-                                        Err(_) => {
-                                            tokio::time::sleep(Duration::from_millis(10)).await
-                                        }
-                                    }
-                                    while connections.try_join_next().is_some() {}
-                                }
-                            });
-                        }
-                        Err(e) => activity.error(format!("cannot serve {}: {e}", config.section)),
-                    }
-                }
+            let section = config.section.clone();
+            let started = match bound {
+                Bound::Unix(listener) => listener
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::UnixListener::from_std(listener))
+                    .map(|l| tasks.spawn(accept_loop(l, server))),
+                Bound::Tcp(listener) => listener
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpListener::from_std(listener))
+                    .map(|l| tasks.spawn(accept_loop(l, server))),
+            };
+            if let Err(e) = started {
+                activity.error(format!("cannot serve {section}: {e}"));
             }
         }
         Servers { tasks }
@@ -322,6 +279,66 @@ struct ServerContext {
 /// idle connection then costs little more than its socket.
 async fn readable(ready: impl std::future::Future<Output = io::Result<()>>) -> bool {
     matches!(tokio::time::timeout(HEAD_TIMEOUT, ready).await, Ok(Ok(())))
+}
+
+/// A listening socket of either family, as the accept loop needs it.
+trait Listener: Send + 'static {
+    /// An accepted connection.
+    type Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+    /// The next connection.
+    fn next(&self) -> impl std::future::Future<Output = io::Result<Self::Stream>> + Send;
+    /// Resolves when the connection has sent its first bytes.
+    fn first_bytes(
+        stream: &Self::Stream,
+    ) -> impl std::future::Future<Output = io::Result<()>> + Send;
+}
+
+impl Listener for tokio::net::UnixListener {
+    type Stream = tokio::net::UnixStream;
+
+    async fn next(&self) -> io::Result<Self::Stream> {
+        self.accept().await.map(|(stream, _)| stream)
+    }
+
+    async fn first_bytes(stream: &Self::Stream) -> io::Result<()> {
+        stream.readable().await
+    }
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Stream = tokio::net::TcpStream;
+
+    async fn next(&self) -> io::Result<Self::Stream> {
+        let (stream, _) = self.accept().await?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    async fn first_bytes(stream: &Self::Stream) -> io::Result<()> {
+        stream.readable().await
+    }
+}
+
+/// Serves every connection of one listening socket. A connection is handed to HTTP
+/// only once it has said something, so an idle one holds no parser state; one that
+/// stays silent past the head timeout is dropped.
+async fn accept_loop<L: Listener>(listener: L, server: Arc<ServerContext>) {
+    let mut connections = JoinSet::new();
+    loop {
+        match listener.next().await {
+            Ok(stream) => {
+                let server = Arc::clone(&server);
+                connections.spawn(async move {
+                    if readable(L::first_bytes(&stream)).await {
+                        serve_connection(stream, server).await;
+                    }
+                });
+            }
+            // Out of descriptors or a transient error: let the system breathe.
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+        while connections.try_join_next().is_some() {}
+    }
 }
 
 async fn serve_connection<S>(stream: S, server: Arc<ServerContext>)

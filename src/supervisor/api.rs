@@ -39,24 +39,7 @@ impl Mood {
     }
 }
 
-/// One of a process's output channels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Channel {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-impl Channel {
-    /// `stdout` or `stderr`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::Stdout => "stdout",
-            Channel::Stderr => "stderr",
-        }
-    }
-}
+pub use crate::log::Channel;
 
 /// An error the core answers a request with. Each variant is one of the reference's
 /// XML-RPC faults; [`Fault::code`] and its `Display` give its code and text.

@@ -31,7 +31,7 @@ use super::api::{
 use super::event::Event;
 use super::handle::{Command, Reply};
 use super::listener::{Listener, ListenerEffect, ListenerState, PoolBuffer};
-use super::table::{Group, Proc, ProcId, Table, Target};
+use super::table::{Group, Proc, ProcId, Table};
 
 /// How long a reaped child's output may take to be drained before its state changes
 /// anyway (a hung disk must not hold the process table).
@@ -358,9 +358,7 @@ impl Core {
         let mut ids = Vec::new();
         for process in &config.processes {
             let auto_log = |channel| {
-                let wanted = process
-                    .channel(channel == crate::log::Channel::Stderr)
-                    .logfile
+                let wanted = process.channel(channel == Channel::Stderr).logfile
                     == crate::config::LogFile::Auto;
                 if !wanted {
                     return None;
@@ -383,11 +381,11 @@ impl Core {
                     }
                 }
             };
-            let auto_stdout = auto_log(crate::log::Channel::Stdout);
+            let auto_stdout = auto_log(Channel::Stdout);
             let auto_stderr = if process.redirect_stderr {
                 None
             } else {
-                auto_log(crate::log::Channel::Stderr)
+                auto_log(Channel::Stderr)
             };
             let id = self.table.new_id();
             self.table.procs.insert(
@@ -680,13 +678,13 @@ impl Core {
         let strip_ansi = self.stored.supervisord.strip_ansi;
         let stream_spec = |channel, auto| {
             let mut spec = StreamSpec::new(&config, &group, channel, auto, strip_ansi);
-            let settings = config.channel(channel == crate::log::Channel::Stderr);
+            let settings = config.channel(channel == Channel::Stderr);
             if settings.events_enabled || settings.capture_maxbytes > 0 {
                 spec.events = Some(self.output_tx.clone());
             }
             spec
         };
-        let mut stdout_spec = stream_spec(crate::log::Channel::Stdout, proc.auto_stdout.clone());
+        let mut stdout_spec = stream_spec(Channel::Stdout, proc.auto_stdout.clone());
         let listener_output = if self.pool_of(id).is_some() {
             let (tx, mut rx) = mpsc::unbounded_channel::<bytes::Bytes>();
             stdout_spec.events = None;
@@ -714,10 +712,7 @@ impl Core {
         } else {
             Some(
                 self.pipeline
-                    .prepare(stream_spec(
-                        crate::log::Channel::Stderr,
-                        proc.auto_stderr.clone(),
-                    ))
+                    .prepare(stream_spec(Channel::Stderr, proc.auto_stderr.clone()))
                     .map_err(|e| e.spawn_error(&config.name))?,
             )
         };
@@ -851,10 +846,7 @@ impl Core {
     }
 
     fn on_output_event(&mut self, event: OutputEvent) {
-        let channel = match event.channel {
-            crate::log::Channel::Stdout => Channel::Stdout,
-            crate::log::Channel::Stderr => Channel::Stderr,
-        };
+        let channel = event.channel;
         let process = event.process_name.to_string();
         let group = event.group_name.to_string();
         let data = event.data.to_vec();
@@ -1263,7 +1255,9 @@ impl Core {
             Command::AllConfigInfo { reply } => {
                 let _ = reply.send(self.check_mood().map(|()| self.config_info()));
             }
-            Command::StartProcess { name, wait, reply } => self.start_process(name, wait, reply),
+            Command::StartProcess { name, wait, reply } => {
+                self.change_one(name, wait, WaitFor::Running, reply)
+            }
             Command::StartGroup { group, wait, reply } => {
                 match self.check_mood().and_then(|()| {
                     self.table
@@ -1288,7 +1282,9 @@ impl Core {
                     let _ = reply.send(Err(fault));
                 }
             },
-            Command::StopProcess { name, wait, reply } => self.stop_process(name, wait, reply),
+            Command::StopProcess { name, wait, reply } => {
+                self.change_one(name, wait, WaitFor::Stopped, reply)
+            }
             Command::StopGroup { group, wait, reply } => {
                 match self.check_mood().and_then(|()| {
                     self.table
@@ -1482,31 +1478,30 @@ impl Core {
         Ok(proc.state() == ProcessState::Running)
     }
 
-    fn start_process(&mut self, name: String, wait: bool, reply: Reply<()>) {
-        let id = match self.check_mood().and_then(|()| self.table.resolve(&name)) {
-            Ok(Target::Process(id)) => id,
-            Ok(Target::Group(_)) => {
-                // The RPC layer routes `group:*` to startProcessGroup; here it is a
-                // name error like any other non-process.
-                let _ = reply.send(Err(Fault::BadName(name)));
-                return;
-            }
+    /// startProcess (`wait_for` RUNNING) or stopProcess (`wait_for` stopped) of one
+    /// process: mood and name checks, the change, then the optional wait.
+    fn change_one(&mut self, name: String, wait: bool, wait_for: WaitFor, reply: Reply<()>) {
+        let checked = self
+            .check_mood()
+            .and_then(|()| self.table.process(&name))
+            .and_then(|id| {
+                let settled = match wait_for {
+                    WaitFor::Running => self.start_checked(id, &name)?,
+                    WaitFor::Stopped => self.stop_checked(id, &name)?,
+                };
+                Ok((id, settled))
+            });
+        match checked {
             Err(fault) => {
                 let _ = reply.send(Err(fault));
-                return;
             }
-        };
-        match self.start_checked(id, &name) {
-            Err(fault) => {
-                let _ = reply.send(Err(fault));
-            }
-            Ok(true) => {
+            Ok((_, true)) => {
                 let _ = reply.send(Ok(()));
             }
-            Ok(false) if !wait => {
+            Ok((_, false)) if !wait => {
                 let _ = reply.send(Ok(()));
             }
-            Ok(false) => match self.pending(id, &name, WaitFor::Running) {
+            Ok((id, false)) => match self.pending(id, &name, wait_for) {
                 Some(pending) => self.wait_one(pending, reply),
                 None => {
                     let _ = reply.send(Err(Fault::BadName(name)));
@@ -1609,37 +1604,6 @@ impl Core {
             return Err(Fault::Failed(message));
         }
         Ok(self.table.get(id).is_none_or(|p| p.state().is_stopped()))
-    }
-
-    fn stop_process(&mut self, name: String, wait: bool, reply: Reply<()>) {
-        let id = match self.check_mood().and_then(|()| self.table.resolve(&name)) {
-            Ok(Target::Process(id)) => id,
-            Ok(Target::Group(_)) => {
-                let _ = reply.send(Err(Fault::BadName(name)));
-                return;
-            }
-            Err(fault) => {
-                let _ = reply.send(Err(fault));
-                return;
-            }
-        };
-        match self.stop_checked(id, &name) {
-            Err(fault) => {
-                let _ = reply.send(Err(fault));
-            }
-            Ok(true) => {
-                let _ = reply.send(Ok(()));
-            }
-            Ok(false) if !wait => {
-                let _ = reply.send(Ok(()));
-            }
-            Ok(false) => match self.pending(id, &name, WaitFor::Stopped) {
-                Some(pending) => self.wait_one(pending, reply),
-                None => {
-                    let _ = reply.send(Ok(()));
-                }
-            },
-        }
     }
 
     fn stop_many(&mut self, ids: Vec<ProcId>, wait: bool, reply: Reply<Vec<ProcessResult>>) {
@@ -1772,9 +1736,9 @@ impl Core {
         let path = proc.logfile(stderr);
         let stream = proc.logs.as_ref().and_then(|logs| {
             logs.channel(if stderr {
-                crate::log::Channel::Stderr
+                Channel::Stderr
             } else {
-                crate::log::Channel::Stdout
+                Channel::Stdout
             })
             .cloned()
         });

@@ -4,6 +4,7 @@
 //! Owns the event type, its reference name (`PROCESS_STATE_RUNNING`, …), its place in
 //! the type hierarchy (for `events=` subscriptions) and its payload text.
 
+use crate::log::decode_or_undecodable;
 use crate::process::ProcessState;
 
 use super::api::Channel;
@@ -94,42 +95,6 @@ const ABSTRACT_TYPES: &[(&str, &str)] = &[
     ("PROCESS_GROUP", "PROCESS_GROUP_"),
 ];
 
-/// Renders bytes as the reference puts them in payloads: UTF-8 text, or
-/// `Undecodable: b'…'` (Python's bytes repr) when they are not valid UTF-8.
-pub fn payload_text(data: &[u8]) -> String {
-    match std::str::from_utf8(data) {
-        Ok(text) => text.to_string(),
-        Err(_) => format!("Undecodable: {}", python_bytes_repr(data)),
-    }
-}
-
-/// Python's `repr()` of a `bytes` value.
-pub fn python_bytes_repr(data: &[u8]) -> String {
-    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from("b");
-    out.push(quote);
-    for &b in data {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b if b as char == quote => {
-                out.push('\\');
-                out.push(quote);
-            }
-            0x20..=0x7e => out.push(b as char),
-            b => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 impl Event {
     /// The reference's event name (`PROCESS_STATE_RUNNING`, `TICK_5`, …).
     pub fn name(&self) -> String {
@@ -203,7 +168,7 @@ impl Event {
             } => format!(
                 "processname:{process} groupname:{group} pid:{pid} channel:{}\n{}",
                 channel.name(),
-                payload_text(data)
+                decode_or_undecodable(data)
             ),
             Event::ProcessCommunication {
                 process,
@@ -213,7 +178,7 @@ impl Event {
                 ..
             } => format!(
                 "processname:{process} groupname:{group} pid:{pid}\n{}",
-                payload_text(data)
+                decode_or_undecodable(data)
             ),
             Event::RemoteCommunication { kind, data } => format!("type:{kind}\n{data}"),
             Event::SupervisorRunning | Event::SupervisorStopping => String::new(),
@@ -278,6 +243,26 @@ mod tests {
                     data: b"oops\xff".to_vec(),
                 },
                 "processname:p groupname:g pid:3 channel:stderr\nUndecodable: b'oops\\xff'",
+            ),
+            (
+                Event::ProcessCommunication {
+                    process: "web".into(),
+                    group: "grp".into(),
+                    pid: 42,
+                    channel: Channel::Stdout,
+                    data: b"hello comm".to_vec(),
+                },
+                "processname:web groupname:grp pid:42\nhello comm",
+            ),
+            (
+                Event::ProcessCommunication {
+                    process: "web".into(),
+                    group: "grp".into(),
+                    pid: 42,
+                    channel: Channel::Stderr,
+                    data: Vec::new(),
+                },
+                "processname:web groupname:grp pid:42\n",
             ),
             (
                 Event::RemoteCommunication {

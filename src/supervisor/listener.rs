@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use crate::config::LogLevel;
 
-use super::event::python_bytes_repr;
+use crate::log::py_bytes_repr;
 
 /// The protocol state of one listener process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +176,7 @@ impl Listener {
                 None => {
                     let shown = match std::str::from_utf8(&line) {
                         Ok(text) => text.to_string(),
-                        Err(_) => format!("Undecodable: {}", python_bytes_repr(&line)),
+                        Err(_) => format!("Undecodable: {}", py_bytes_repr(&line)),
                     };
                     effects.push(ListenerEffect::Log(
                         LogLevel::Warn,

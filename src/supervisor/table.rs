@@ -73,14 +73,6 @@ pub(crate) struct Table {
     next_id: u64,
 }
 
-/// What a name argument designates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    Process(ProcId),
-    /// `group:*`, `group:` — the whole group (index into `groups`).
-    Group(usize),
-}
-
 impl Table {
     pub(crate) fn new_id(&mut self) -> ProcId {
         self.next_id += 1;
@@ -91,20 +83,18 @@ impl Table {
         self.groups.iter().position(|g| g.config.name == name)
     }
 
-    /// The reference's `_getGroupAndProcess`: `name` is `group:process`, `group:*`,
-    /// `group:` or a bare name meaning `name:name`. Unknown → BAD_NAME with the name
-    /// as given.
-    pub(crate) fn resolve(&self, name: &str) -> Result<Target, Fault> {
+    /// The process `name` designates, resolved like the reference's
+    /// `_getGroupAndProcess`: `group:process`, or a bare name meaning `name:name`.
+    /// Unknown names, and whole-group names (`group:*`, `group:`), are BAD_NAME with the
+    /// name as given.
+    pub(crate) fn process(&self, name: &str) -> Result<ProcId, Fault> {
         let bad = || Fault::BadName(name.to_string());
         let (group_name, process_name) = match name.split_once(':') {
-            Some((g, "*")) | Some((g, "")) => (g, None),
-            Some((g, p)) => (g, Some(p)),
-            None => (name, Some(name)),
+            Some((_, "*")) | Some((_, "")) => return Err(bad()),
+            Some((g, p)) => (g, p),
+            None => (name, name),
         };
         let index = self.group_index(group_name).ok_or_else(bad)?;
-        let Some(process_name) = process_name else {
-            return Ok(Target::Group(index));
-        };
         self.groups[index]
             .procs
             .iter()
@@ -114,16 +104,7 @@ impl Table {
                     .get(id)
                     .is_some_and(|p| p.machine.name() == process_name)
             })
-            .map(Target::Process)
             .ok_or_else(bad)
-    }
-
-    /// A single process for `name`; a group name → BAD_NAME.
-    pub(crate) fn process(&self, name: &str) -> Result<ProcId, Fault> {
-        match self.resolve(name)? {
-            Target::Process(id) => Ok(id),
-            Target::Group(_) => Err(Fault::BadName(name.to_string())),
-        }
     }
 
     /// Groups in (priority, name) order: start order.

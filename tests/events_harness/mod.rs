@@ -8,8 +8,7 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::os::unix::io::AsRawFd;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -80,7 +79,7 @@ pub fn tools_venv() -> PathBuf {
         fs::create_dir_all(&target)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", target.display()));
         let venv = target.join("events-tools-venv");
-        let _lock = lock(&target.join("events-tools-venv.lock"));
+        let _lock = crate::support::FileLock::exclusive(&target.join("events-tools-venv.lock"));
         let pins = TOOLS_REQUIREMENTS.join(" ");
         let complete =
             fs::read_to_string(venv.join(TOOLS_MARKER)).is_ok_and(|marker| marker.trim() == pins);
@@ -135,29 +134,6 @@ fn setup(command: &mut Command) {
         output.status,
         support::describe_output(&output)
     );
-}
-
-/// An exclusive `flock` on `path`, held while the returned file is open.
-fn lock(path: &Path) -> File {
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    loop {
-        // SAFETY: flock only reads the descriptor, which `file` keeps open.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-            return file;
-        }
-        let err = std::io::Error::last_os_error();
-        assert_eq!(
-            err.kind(),
-            std::io::ErrorKind::Interrupted,
-            "cannot lock {}: {err}",
-            path.display()
-        );
-    }
 }
 
 /// One event as `fixtures/events/listener.py` recorded it.

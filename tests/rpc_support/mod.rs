@@ -3,115 +3,24 @@
 //! directory with a unix socket and a TCP port, raw HTTP over either transport, and
 //! deadline-bound polling.
 //!
-//! Owns test plumbing only. (A shared `tests/support` with the same `reference_venv()`
-//! is landing on another branch; this private copy uses the same directory, lock and
-//! completion marker so both cooperate.)
+//! Owns test plumbing only; the reference venv and polling come from the shared
+//! `tests/support`.
 
 #![allow(dead_code)]
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The pip requirement of the reference.
-pub const REFERENCE_REQUIREMENT: &str = "supervisor==4.3.0";
-const COMPLETE_MARKER: &str = "oracle-complete";
-
-/// The package root.
-pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+// Each test binary that includes this module uses only some of these.
+#[allow(unused_imports)]
+pub use crate::support::{describe_output as describe, manifest_dir, poll_until, reference_venv};
 
 /// `fixtures/rpc`.
 pub fn fixtures() -> PathBuf {
     manifest_dir().join("fixtures").join("rpc")
-}
-
-/// The reference's virtualenv, built once (flock-protected across test binaries).
-pub fn reference_venv() -> PathBuf {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let target = manifest_dir().join("target");
-        fs::create_dir_all(&target).expect("create target/");
-        let venv = target.join("reference-venv");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(target.join("reference-venv.lock"))
-            .expect("open the venv lock");
-        // SAFETY: flock only reads the descriptor, which `lock` keeps open.
-        while unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            let e = std::io::Error::last_os_error();
-            assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "flock: {e}");
-        }
-        let complete = fs::read_to_string(venv.join(COMPLETE_MARKER))
-            .map(|pin| pin.trim() == REFERENCE_REQUIREMENT)
-            .unwrap_or(false);
-        if !complete {
-            let _ = fs::remove_dir_all(&venv);
-            let python = std::env::var("REFERENCE_PYTHON").unwrap_or_else(|_| "python3".into());
-            run_checked(Command::new(python).arg("-m").arg("venv").arg(&venv));
-            run_checked(
-                Command::new(venv.join("bin/python"))
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--disable-pip-version-check",
-                    ])
-                    .arg(REFERENCE_REQUIREMENT),
-            );
-            fs::write(venv.join(COMPLETE_MARKER), REFERENCE_REQUIREMENT).expect("write marker");
-        }
-        venv
-    })
-    .clone()
-}
-
-fn run_checked(command: &mut Command) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        describe(&output)
-    );
-}
-
-/// stdout and stderr of a command, for failure messages.
-pub fn describe(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Calls `probe` every 10 ms until it gives `Ok`; panics after `timeout` with `what`
-/// and the last observation.
-pub fn poll_until<T, O: std::fmt::Debug>(
-    timeout: Duration,
-    what: &str,
-    mut probe: impl FnMut() -> Result<T, O>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(seen) if Instant::now() >= deadline => {
-                panic!("timed out after {timeout:?} waiting for {what}; last seen: {seen:?}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
 }
 
 /// Which implementation a daemon is.

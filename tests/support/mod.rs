@@ -131,12 +131,14 @@ pub fn describe_output(output: &Output) -> String {
 }
 
 /// An exclusive advisory lock on a file, released when dropped (the descriptor closes).
-struct FileLock {
+pub struct FileLock {
     _file: File,
 }
 
 impl FileLock {
-    fn exclusive(path: &Path) -> FileLock {
+    /// Blocks until this process holds the exclusive lock on `path` (created if
+    /// missing); released when the returned value is dropped.
+    pub fn exclusive(path: &Path) -> FileLock {
         let file = File::options()
             .create(true)
             .truncate(false)
