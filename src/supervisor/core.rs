@@ -409,10 +409,16 @@ impl Core {
                 buffer: PoolBuffer::new(&name, pool.buffer_size),
             });
         }
-        self.table.groups.push(Group {
-            config,
-            procs: ids.clone(),
+        // The reference orders a group's processes by priority alone, keeping the
+        // configuration order on ties (a `[group:x]` lists its members' processes in
+        // `programs=` order).
+        let mut procs = ids.clone();
+        procs.sort_by_key(|id| {
+            self.table
+                .get(*id)
+                .map_or(0, |p| p.machine.config().priority)
         });
+        self.table.groups.push(Group { config, procs });
         self.emit(Event::ProcessGroupAdded { group: name });
         ids
     }
@@ -1259,56 +1265,16 @@ impl Core {
                 self.change_one(name, wait, WaitFor::Running, reply)
             }
             Command::StartGroup { group, wait, reply } => {
-                match self.check_mood().and_then(|()| {
-                    self.table
-                        .group_index(&group)
-                        .ok_or(Fault::BadName(group.clone()))
-                }) {
-                    Ok(index) => {
-                        let ids = self.table.groups[index].procs.clone();
-                        self.start_many(ids, wait, reply);
-                    }
-                    Err(fault) => {
-                        let _ = reply.send(Err(fault));
-                    }
-                }
+                self.start_many(self.members(Some(&group)), wait, reply)
             }
-            Command::StartAll { wait, reply } => match self.check_mood() {
-                Ok(()) => {
-                    let ids = self.table.all_by_priority();
-                    self.start_many(ids, wait, reply);
-                }
-                Err(fault) => {
-                    let _ = reply.send(Err(fault));
-                }
-            },
+            Command::StartAll { wait, reply } => self.start_many(self.members(None), wait, reply),
             Command::StopProcess { name, wait, reply } => {
                 self.change_one(name, wait, WaitFor::Stopped, reply)
             }
             Command::StopGroup { group, wait, reply } => {
-                match self.check_mood().and_then(|()| {
-                    self.table
-                        .group_index(&group)
-                        .ok_or(Fault::BadName(group.clone()))
-                }) {
-                    Ok(index) => {
-                        let ids = self.table.groups[index].procs.clone();
-                        self.stop_many(ids, wait, reply);
-                    }
-                    Err(fault) => {
-                        let _ = reply.send(Err(fault));
-                    }
-                }
+                self.stop_many(self.members(Some(&group)), wait, reply)
             }
-            Command::StopAll { wait, reply } => match self.check_mood() {
-                Ok(()) => {
-                    let ids = self.table.all_by_priority();
-                    self.stop_many(ids, wait, reply);
-                }
-                Err(fault) => {
-                    let _ = reply.send(Err(fault));
-                }
-            },
+            Command::StopAll { wait, reply } => self.stop_many(self.members(None), wait, reply),
             Command::SignalProcess {
                 name,
                 signal,
@@ -1325,14 +1291,9 @@ impl Core {
                 signal,
                 reply,
             } => {
-                let answer = self.check_mood().and_then(|()| {
-                    let index = self
-                        .table
-                        .group_index(&group)
-                        .ok_or(Fault::BadName(group.clone()))?;
-                    let ids = self.table.groups[index].procs.clone();
-                    Ok(self.signal_many(ids, &signal))
-                });
+                let answer = self
+                    .members(Some(&group))
+                    .map(|ids| self.signal_many(ids, &signal));
                 let _ = reply.send(answer);
             }
             Command::SignalAll { signal, reply } => {
@@ -1423,6 +1384,20 @@ impl Core {
                 }
                 let _ = reply.send(answer);
             }
+        }
+    }
+
+    /// The processes a group or "all" request covers, in priority order: those of
+    /// `group`, or every process for `None`; SHUTDOWN_STATE or BAD_NAME otherwise.
+    fn members(&self, group: Option<&str>) -> Result<Vec<ProcId>, Fault> {
+        self.check_mood()?;
+        match group {
+            None => Ok(self.table.all_by_priority()),
+            Some(name) => self
+                .table
+                .group_index(name)
+                .map(|index| self.table.groups[index].procs.clone())
+                .ok_or_else(|| Fault::BadName(name.to_string())),
         }
     }
 
@@ -1533,7 +1508,19 @@ impl Core {
     /// The reference's `make_allfunc` for starts: every process not already started is
     /// started in order; immediate faults come first in the results, then completions
     /// as they happen.
-    fn start_many(&mut self, ids: Vec<ProcId>, wait: bool, reply: Reply<Vec<ProcessResult>>) {
+    fn start_many(
+        &mut self,
+        ids: Result<Vec<ProcId>, Fault>,
+        wait: bool,
+        reply: Reply<Vec<ProcessResult>>,
+    ) {
+        let ids = match ids {
+            Ok(ids) => ids,
+            Err(fault) => {
+                let _ = reply.send(Err(fault));
+                return;
+            }
+        };
         let mut results = Vec::new();
         let mut pending = Vec::new();
         for id in ids {
@@ -1606,7 +1593,19 @@ impl Core {
         Ok(self.table.get(id).is_none_or(|p| p.state().is_stopped()))
     }
 
-    fn stop_many(&mut self, ids: Vec<ProcId>, wait: bool, reply: Reply<Vec<ProcessResult>>) {
+    fn stop_many(
+        &mut self,
+        ids: Result<Vec<ProcId>, Fault>,
+        wait: bool,
+        reply: Reply<Vec<ProcessResult>>,
+    ) {
+        let ids = match ids {
+            Ok(ids) => ids,
+            Err(fault) => {
+                let _ = reply.send(Err(fault));
+                return;
+            }
+        };
         let mut results = Vec::new();
         let mut waiting = Vec::new();
         for id in ids {
