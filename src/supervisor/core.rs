@@ -412,15 +412,18 @@ impl Core {
         // The reference orders a group's processes by priority alone, keeping the
         // configuration order on ties (a `[group:x]` lists its members' processes in
         // `programs=` order).
-        let mut procs = ids.clone();
+        let mut procs = ids;
         procs.sort_by_key(|id| {
             self.table
                 .get(*id)
                 .map_or(0, |p| p.machine.config().priority)
         });
-        self.table.groups.push(Group { config, procs });
+        self.table.groups.push(Group {
+            config,
+            procs: procs.clone(),
+        });
         self.emit(Event::ProcessGroupAdded { group: name });
-        ids
+        procs
     }
 
     // ----- feeding the state machine -------------------------------------------------
