@@ -7,7 +7,7 @@
 //! level. It never waits for the log thread or the disk: log drains and flushes run as
 //! separate tasks that report back.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +17,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::config::{
-    diff, load, Config, ConfigErrors, GroupConfig, GroupKind, LoadOptions, LogLevel, ProcessConfig,
+    diff, load, Config, ConfigErrors, GroupConfig, GroupKind, LoadOptions, LogFile, LogLevel,
+    ProcessConfig,
 };
 use crate::log::capture::{OutputEvent, OutputEventKind, ProcessLogs, StreamRole, StreamSpec};
 use crate::log::{auto, ActivityLog, LogPipeline};
@@ -224,6 +225,9 @@ pub(crate) struct Core {
     pools: Vec<Pool>,
     listeners: HashMap<ProcId, Listener>,
     next_event_serial: u64,
+    /// Active groups that were added from the configuration stored now (cleared by a
+    /// reread, which stores a new one).
+    from_stored: HashSet<String>,
 }
 
 fn wall_now() -> SystemTime {
@@ -277,6 +281,7 @@ impl Core {
             pools: Vec::new(),
             listeners: HashMap::new(),
             next_event_serial: parts.resources.next_event_serial,
+            from_stored: HashSet::new(),
         }
     }
 
@@ -332,6 +337,7 @@ impl Core {
         }
         let groups = self.stored.groups.clone();
         for group in groups {
+            self.from_stored.insert(group.name.clone());
             self.add_group(group);
         }
         self.emit(Event::SupervisorRunning);
@@ -1794,21 +1800,42 @@ impl Core {
         });
     }
 
+    /// getAllConfigInfo: the stored configuration. A group activated from it (at
+    /// start-up, or added since the last reread) shows its AUTO logs resolved, because
+    /// the reference names them by changing that very configuration object.
     fn config_info(&self) -> Vec<ConfigInfo> {
-        let mut infos: Vec<ConfigInfo> = self
-            .stored
-            .groups
-            .iter()
-            .flat_map(|g| {
-                let active = self.table.group_index(&g.name);
-                g.processes.iter().map(move |p| ConfigInfo {
-                    group: g.name.clone(),
-                    group_prio: g.priority,
+        let mut infos: Vec<ConfigInfo> = Vec::new();
+        for group in &self.stored.groups {
+            let active = self.table.group_index(&group.name);
+            let resolved = active.filter(|_| self.from_stored.contains(&group.name));
+            for process in &group.processes {
+                let mut process = process.clone();
+                let running = resolved.and_then(|index| {
+                    self.table.groups[index]
+                        .procs
+                        .iter()
+                        .filter_map(|id| self.table.get(*id))
+                        .find(|p| p.machine.name() == process.name)
+                });
+                if let Some(running) = running {
+                    for (channel, stderr) in
+                        [(&mut process.stdout, false), (&mut process.stderr, true)]
+                    {
+                        if channel.logfile == LogFile::Auto {
+                            if let Some(path) = running.logfile(stderr) {
+                                channel.logfile = LogFile::Path(path);
+                            }
+                        }
+                    }
+                }
+                infos.push(ConfigInfo {
+                    group: group.name.clone(),
+                    group_prio: group.priority,
                     inuse: active.is_some(),
-                    process: p.clone(),
-                })
-            })
-            .collect();
+                    process,
+                });
+            }
+        }
         infos.sort_by(|a, b| a.process.name.cmp(&b.process.name));
         infos
     }
@@ -1830,6 +1857,7 @@ impl Core {
         })?;
         let changes = diff::diff(self.table.groups.iter().map(|g| &g.config), &config);
         self.stored = config;
+        self.from_stored.clear();
         Ok(ConfigChanges {
             added: changes.added,
             changed: changes.changed,
@@ -1844,6 +1872,7 @@ impl Core {
         if self.table.group_index(name).is_some() {
             return Err(Fault::AlreadyAdded(name.to_string()));
         }
+        self.from_stored.insert(name.to_string());
         let ids = self.add_group(config);
         for id in ids {
             self.feed(id, Input::AutoStart);
@@ -1871,6 +1900,7 @@ impl Core {
         }
         self.table.groups.remove(index);
         self.pools.retain(|p| p.group != name);
+        self.from_stored.remove(name);
         self.emit(Event::ProcessGroupRemoved {
             group: name.to_string(),
         });
