@@ -82,16 +82,17 @@
 //! * [`process`]: the per-process state machine and its states.
 //! * [`log`]: the activity log and the capture of child output.
 //! * [`rpc`]: the XML-RPC codec and the HTTP control servers.
-//! * [`os`]: spawning, reaping, signals and daemonizing.
-//! * [`ctl`], [`daemon`], [`cli`]: the two programs and their command lines.
+//! * [`ctl`], [`daemon`]: the two programs.
 
 #![deny(missing_docs)]
 
-pub mod cli;
+pub(crate) mod cli;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
 pub mod log;
+// Unix mechanics, public for the crate's own integration tests and benches only.
+#[doc(hidden)]
 pub mod os;
 pub mod process;
 pub mod rpc;

@@ -65,11 +65,6 @@ impl Section {
     fn entry_mut(&mut self, key: &str) -> Option<&mut Entry> {
         self.entries.iter_mut().find(|e| e.key == key)
     }
-
-    /// The section's own entries, in the order their keys first appeared.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
 }
 
 /// A parsed configuration: `[DEFAULT]` plus every other section in order of first

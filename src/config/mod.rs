@@ -6,18 +6,21 @@
 //! `model` (the types) and `error`. Must not use tokio or any other module of the crate:
 //! everything else stands on this one.
 
-pub mod build;
-pub mod builder;
-pub mod diff;
-pub mod error;
-pub mod expand;
-pub mod ini;
-pub mod model;
-pub mod shlex;
-pub mod value;
+mod build;
+mod builder;
+pub(crate) mod diff;
+mod error;
+mod expand;
+mod ini;
+mod model;
+pub(crate) mod shlex;
+pub(crate) mod value;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
 
-pub use build::{load, load_ctl, load_merged, load_str, LoadOptions, Overrides};
+pub use build::{
+    load, load_ctl, load_merged, load_str, LoadOptions, Overrides, DEFAULT_RESULT_HANDLER,
+    EVENT_TYPE_NAMES, MAIN_RPC_INTERFACE,
+};
 pub use builder::{ConfigBuilder, Program};

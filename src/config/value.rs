@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::model::{AutoRestart, LogFile, LogLevel, Owner, Signal};
+use crate::config::{AutoRestart, LogFile, LogLevel, Owner, Signal};
 
 /// A conversion failure: the reference's message text.
 pub type ValueResult<T> = Result<T, String>;

@@ -4,8 +4,8 @@
 //! Owns the program level: options (`-c -s -u -p -i -r -h`), the `[supervisorctl]`
 //! settings, the choice between one command and the shell, and the standard terminal.
 //! Uses blocking std I/O only (no tokio), the XML-RPC codec from `rpc`, and `config`.
-//! Modules: [`client`] (HTTP + XML-RPC), [`commands`] (one method per command),
-//! [`render`] (pure texts), [`shell`] (rustyline loop and completion), [`interrupt`]
+//! Modules: `client` (HTTP + XML-RPC), `commands` (one method per command),
+//! `render` (pure texts), `shell` (rustyline loop and completion), `interrupt`
 //! (Ctrl-C while waiting).
 //!
 //! Beyond the reference, opt-in: `status --json [name…]` prints one JSON array with an
@@ -15,11 +15,13 @@
 //!
 //! A broken standard output (`supervisorctl tail -f x | head`) ends the program quietly.
 
+// The client is public for the crate's own integration tests only.
+#[doc(hidden)]
 pub mod client;
-pub mod commands;
-pub mod interrupt;
-pub mod render;
-pub mod shell;
+pub(crate) mod commands;
+pub(crate) mod interrupt;
+pub(crate) mod render;
+pub(crate) mod shell;
 
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd};

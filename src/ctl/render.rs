@@ -71,7 +71,7 @@ pub const RUNNING_STATE: i64 = 20;
 
 /// `name` when the process is alone in its group of the same name, else `group:name`.
 pub fn namespec(group: &str, name: &str) -> String {
-    crate::supervisor::api::namespec(group, name)
+    crate::supervisor::namespec(group, name)
 }
 
 /// Splits a name argument like the reference: `g:p` → (g, Some(p)); `g:*` and `g:` →

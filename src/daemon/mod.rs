@@ -4,7 +4,7 @@
 //! Owns the process-level decisions of the daemon binary (exit codes, what goes to
 //! stdout/stderr). The supervision itself lives in `supervisor`; Unix mechanics in `os`.
 
-pub mod args;
+pub(crate) mod args;
 mod serve;
 
 use std::io::Write;

@@ -13,13 +13,20 @@
 //! single-threaded tokio runtime where every capture task and the activity-log writer
 //! live, so a slow or stuck disk stalls logging only, never the core.
 
+// The capture machinery is public for the crate's own integration tests and benches
+// only; hosts use the activity log and the supervisor, not these parts directly.
+#[doc(hidden)]
 pub mod activity;
+#[doc(hidden)]
 pub mod auto;
+#[doc(hidden)]
 pub mod capture;
 mod drops;
 mod pattern;
 mod pipeline;
+#[doc(hidden)]
 pub mod read;
+#[doc(hidden)]
 pub mod rotate;
 mod sys;
 mod text;
@@ -29,11 +36,14 @@ use std::io;
 use std::path::PathBuf;
 
 pub use activity::{ActivityLog, ActivitySettings};
+#[doc(hidden)]
 pub use capture::{
     OutputEvent, OutputEventKind, PreparedStream, ProcessLogs, StreamHandle, StreamRole, StreamSpec,
 };
+#[doc(hidden)]
 pub use pipeline::LogPipeline;
-pub use text::{decode_or_undecodable, py_bytes_repr};
+pub use rotate::Rotation;
+pub(crate) use text::{decode_or_undecodable, py_bytes_repr};
 
 /// One output channel of a child process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

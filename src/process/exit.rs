@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::config::model::Signal;
+use crate::config::Signal;
 
 /// How a child ended, decoded from the raw status `waitpid` stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

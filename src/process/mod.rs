@@ -1,46 +1,46 @@
 //! The one per-process state machine of supervisord, as a pure function of its inputs.
 //!
-//! Owns [`Process`] (the bookkeeping of one supervised process), [`ProcessState`] with
-//! the reference's codes, and [`ExitStatus`] decoding. Must not touch I/O, tokio, nix or
-//! the clock: the caller passes the time in every [`Ctx`], and the machine answers with
-//! [`Effect`]s for the caller to carry out. The control-plane texts built from this data
+//! Owns `Process` (the bookkeeping of one supervised process), `ProcessState` with
+//! the reference's codes, and `ExitStatus` decoding. Must not touch I/O, tokio, nix or
+//! the clock: the caller passes the time in every `Ctx`, and the machine answers with
+//! `Effect`s for the caller to carry out. The control-plane texts built from this data
 //! (the `description` of `getProcessInfo`, fault strings) are formatted elsewhere.
 //!
 //! # Protocol for the core
 //!
-//! The core owns every `Process`, one timer per process, and feeds [`Input`]s through
-//! [`Process::on`]. It executes the returned effects **in order**:
+//! The core owns every `Process`, one timer per process, and feeds `Input`s through
+//! `Process::on`. It executes the returned effects **in order**:
 //!
-//! * [`Effect::Spawn`]: resolve the command, make the pipes and fork. Before any other
-//!   input for this process, feed back [`Input::Spawned`] with the child's pid (registered
-//!   with the reaper first), or [`Input::SpawnFailed`] with the reference's message
+//! * `Effect::Spawn`: resolve the command, make the pipes and fork. Before any other
+//!   input for this process, feed back `Input::Spawned` with the child's pid (registered
+//!   with the reaper first), or `Input::SpawnFailed` with the reference's message
 //!   (`can't find command 'x'`, `Too many processes in process table to spawn 'x'`, …).
 //!   Between the two the process is STARTING with pid 0. `Spawn` is always the last
 //!   effect of its list.
-//! * [`Effect::Kill`]: `kill(pid, signal)`, or `kill(-pid, signal)` when `to_group`.
-//!   If it fails, feed back [`Input::KillFailed`] at once with the same `pid` and `kind`
-//!   (`ESRCH` → [`KillError::NoSuchProcess`], anything else → [`KillError::Other`]).
-//! * [`Effect::ArmDeadline`]: (re)set this process's timer; it replaces any earlier one.
-//!   When it fires, feed [`Input::Deadline`] with a `now` at or after the instant.
-//!   [`Effect::CancelDeadline`]: drop the timer. A stale or early `Deadline` is harmless
+//! * `Effect::Kill`: `kill(pid, signal)`, or `kill(-pid, signal)` when `to_group`.
+//!   If it fails, feed back `Input::KillFailed` at once with the same `pid` and `kind`
+//!   (`ESRCH` → `KillError::NoSuchProcess`, anything else → `KillError::Other`).
+//! * `Effect::ArmDeadline`: (re)set this process's timer; it replaces any earlier one.
+//!   When it fires, feed `Input::Deadline` with a `now` at or after the instant.
+//!   `Effect::CancelDeadline`: drop the timer. A stale or early `Deadline` is harmless
 //!   (ignored, or the deadline is armed again).
-//! * [`Effect::Transition`]: emit `PROCESS_STATE_<to>`; the effect carries the pid, tries
+//! * `Effect::Transition`: emit `PROCESS_STATE_<to>`; the effect carries the pid, tries
 //!   and expected values of that moment, because the `Process` may already have moved on.
-//! * [`Effect::Log`]: write the line to the activity log.
-//! * [`Effect::Refused`]: the request being handled (a `Stop` or `Signal`, or the kill it
+//! * `Effect::Log`: write the line to the activity log.
+//! * `Effect::Refused`: the request being handled (a `Stop` or `Signal`, or the kill it
 //!   caused) failed with this message, which the RPC layer reports as a FAILED fault. No
 //!   request waiting → nothing to do.
 //!
-//! Other inputs: [`Input::Exited`] when the reaper collects this process's pid;
-//! [`Input::AutoStart`] once for each process when it is created (start-up, after a
-//! restart, when a group is added), in start order; [`Input::Start`] / [`Input::Stop`] /
-//! [`Input::Signal`] for RPC requests the RPC layer has already validated with
-//! [`Process::can_start`], [`Process::can_stop`] and [`Process::can_signal`];
-//! [`Input::GroupStop`] for every process of the group being stopped, repeatedly while
-//! shutting down; [`Input::StopWaitReport`] while an RPC stop waits (the machine
+//! Other inputs: `Input::Exited` when the reaper collects this process's pid;
+//! `Input::AutoStart` once for each process when it is created (start-up, after a
+//! restart, when a group is added), in start order; `Input::Start` / `Input::Stop` /
+//! `Input::Signal` for RPC requests the RPC layer has already validated with
+//! `Process::can_start`, `Process::can_stop` and `Process::can_signal`;
+//! `Input::GroupStop` for every process of the group being stopped, repeatedly while
+//! shutting down; `Input::StopWaitReport` while an RPC stop waits (the machine
 //! throttles the line to one per two seconds, so any cadence works).
 //!
-//! [`Ctx::automatic_starts`] is false from the moment shutdown or restart begins: no
+//! `Ctx::automatic_starts` is false from the moment shutdown or restart begins: no
 //! autostart, autorestart or backoff retry then, while STARTING→RUNNING, BACKOFF→FATAL
 //! and the SIGKILL escalation go on.
 //!
@@ -66,10 +66,10 @@ pub use state::ProcessState;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::model::{AutoRestart, LogLevel, ProcessConfig, Signal};
+use crate::config::{AutoRestart, LogLevel, ProcessConfig, Signal};
 
 /// `spawnerr` after an exit before `startsecs`.
-pub const EXITED_TOO_QUICKLY: &str = "Exited too quickly (process log may have details)";
+pub(crate) const EXITED_TOO_QUICKLY: &str = "Exited too quickly (process log may have details)";
 
 /// Seconds between two "waiting for x to stop" lines.
 const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
@@ -81,7 +81,7 @@ const STRICTLY_AFTER: Duration = Duration::from_millis(1);
 
 /// What the machine needs to know about the world at each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// Monotonic time, for every decision.
     pub now: Instant,
     /// Wall-clock time of the same moment, only stored for reporting.
@@ -92,7 +92,7 @@ pub struct Ctx {
 
 /// Something that happened to a process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     /// Manual start (RPC `startProcess`, web UI).
     Start,
     /// Start-up: spawns only a never-started STOPPED process with `autostart=true`.
@@ -140,7 +140,7 @@ pub enum Input {
 
 /// Why a signal is sent: the texts of a failure differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KillKind {
+pub(crate) enum KillKind {
     /// The stop signal or the SIGKILL escalation.
     Stop,
     /// An RPC `signalProcess`.
@@ -149,7 +149,7 @@ pub enum KillKind {
 
 /// A failed `kill(2)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KillError {
+pub(crate) enum KillError {
     /// `ESRCH`: the child is already gone; the reaper will report it.
     NoSuchProcess(String),
     /// Any other error; the process goes UNKNOWN.
@@ -158,7 +158,7 @@ pub enum KillError {
 
 /// Something the core must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Spawn the process, then feed back `Spawned` or `SpawnFailed`.
     Spawn,
     /// Send a signal.
@@ -205,7 +205,7 @@ pub enum Effect {
 
 /// A moment recorded on both clocks: monotonic for decisions, wall clock for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Moment {
+pub(crate) struct Moment {
     /// Monotonic time.
     pub instant: Instant,
     /// Wall-clock time.
@@ -223,7 +223,7 @@ impl Moment {
 
 /// The bookkeeping of one supervised process.
 #[derive(Debug, Clone)]
-pub struct Process {
+pub(crate) struct Process {
     group: String,
     config: Arc<ProcessConfig>,
     state: ProcessState,
@@ -293,11 +293,13 @@ impl Process {
     }
 
     /// Failed starts in a row (`tries`).
+    #[cfg(test)]
     pub fn backoff(&self) -> u32 {
         self.backoff
     }
 
     /// The deadline currently armed, if any.
+    #[cfg(test)]
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
@@ -323,6 +325,7 @@ impl Process {
     /// refuses the rest: ALREADY_STARTED in RUNNING states, FAILED (`<name> is in an
     /// unknown process state`) in UNKNOWN; a STOPPING process gets the `already running`
     /// warning from `Start` and the request ends in ABNORMAL_TERMINATION.
+    #[cfg(test)]
     pub fn can_start(&self) -> bool {
         matches!(
             self.state,

@@ -2,7 +2,7 @@
 
 use super::*;
 
-use crate::config::model::ProcessConfig;
+use crate::config::ProcessConfig;
 
 const PID: u32 = 4242;
 const TERMINATED: ExitStatus = ExitStatus::Killed {

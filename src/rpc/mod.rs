@@ -4,10 +4,14 @@
 //! faults, log streaming and web page build on it and talk to the core only through
 //! `supervisor::Handle`; they never touch `process` or `os`.
 
+// Public for the crate's own integration tests only.
+#[doc(hidden)]
 pub mod logtail;
-pub mod methods;
-pub mod pages;
+pub(crate) mod methods;
+pub(crate) mod pages;
 pub mod server;
+#[doc(hidden)]
 pub mod urlcode;
+#[doc(hidden)]
 pub mod web;
 pub mod xmlrpc;

@@ -5,12 +5,13 @@
 //!
 //! Uses `config`, `process`, `os` and `log`; must not reach into `rpc`.
 
-pub mod api;
-pub mod event;
-pub mod handle;
+mod api;
+mod event;
+mod handle;
 
 pub use api::{
-    describe, namespec, Channel, ConfigChanges, ConfigInfo, Fault, Mood, ProcessInfo, ProcessResult,
+    describe, epoch_seconds, namespec, stop_time_text, timedelta, Channel, ConfigChanges,
+    ConfigInfo, Fault, Mood, ProcessInfo, ProcessResult, SUCCESS_CODE,
 };
 pub use event::Event;
 pub use handle::Handle;
