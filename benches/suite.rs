@@ -70,7 +70,8 @@ fn main() {
     let bins = Binaries::locate();
     let started = chrono::Utc::now();
     let mode = if settings.quick { "quick" } else { "full" };
-    let name = format!("{}-{mode}", started.format("%Y%m%dT%H%M%SZ"));
+    let only: String = settings.only.iter().map(|id| format!("-{id}")).collect();
+    let name = format!("{}-{mode}{only}", started.format("%Y%m%dT%H%M%SZ"));
     let transcript = Transcript::create(&support::manifest_dir().join("benches/results"), &name);
     let mut suite = Suite {
         bins,
@@ -123,7 +124,7 @@ fn main() {
         .unwrap_or(&transcript_path)
         .display();
     let section = format!(
-        "## Latest {} run\n\n{}\n- load average (1 min) at end: {load_at_end:.2}\n- raw output: `{transcript_name}`\n\n{table}",
+        "## Latest {} run\n\n{}- load average (1 min) at end: {load_at_end:.2}\n- raw output: `{transcript_name}`\n\n{table}",
         if suite.settings.quick { "QUICK (smoke mode)" } else { "full" },
         header.iter().map(|line| format!("- {line}\n")).collect::<String>(),
     );
