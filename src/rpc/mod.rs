@@ -7,7 +7,8 @@
 // Public for the crate's own integration tests only.
 #[doc(hidden)]
 pub mod logtail;
-pub(crate) mod methods;
+#[doc(hidden)]
+pub mod methods;
 pub(crate) mod pages;
 pub mod server;
 #[doc(hidden)]
