@@ -47,7 +47,9 @@
 //! # Differences from the reference
 //!
 //! * Deadlines replace the once-a-second poll: BACKOFF→FATAL happens as soon as the last
-//!   allowed start has failed, EXITED autorestart spawns within the same step, and a
+//!   allowed start has failed, EXITED autorestart spawns within the same step — or, when
+//!   the last start was less than a second ago, one second after it, which keeps the
+//!   reference's restart rate of a program that exits at once — and a
 //!   process whose stop signal is ignored gets SIGKILL every `max(stopwaitsecs, 1)`
 //!   seconds (the reference re-sends on every loop pass, at least once a second).
 //! * Decisions use a monotonic clock, so the reference's clock-rollback adjustments and
@@ -73,6 +75,8 @@ pub(crate) const EXITED_TOO_QUICKLY: &str = "Exited too quickly (process log may
 
 /// Seconds between two "waiting for x to stop" lines.
 const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
+/// Shortest time between two starts of a process restarted from EXITED.
+const RESTART_PACE: Duration = Duration::from_secs(1);
 /// Shortest gap between two SIGKILLs to a child that does not die.
 const MIN_KILL_INTERVAL: Duration = Duration::from_secs(1);
 /// Delay added when a STARTING deadline fires at exactly `startsecs`: RUNNING needs
@@ -483,8 +487,16 @@ impl Process {
                     self.kill(Signal::KILL, wait, ctx, &mut fx);
                 }
             }
+            (S::Exited, I::Deadline) => {
+                if self.deadline_reached(ctx, &mut fx)
+                    && self.restarts_after_exit()
+                    && ctx.automatic_starts
+                {
+                    self.spawn(ctx, &mut fx);
+                }
+            }
             // These states never arm a deadline: the input is stale.
-            (S::Stopped | S::Running | S::Exited | S::Fatal | S::Unknown, I::Deadline) => {}
+            (S::Stopped | S::Running | S::Fatal | S::Unknown, I::Deadline) => {}
 
             (S::Starting | S::Running | S::Stopping, I::KillFailed { pid, kind, error }) => {
                 if pid != 0 && pid == self.pid {
@@ -798,13 +810,33 @@ impl Process {
             self.log(fx, LogLevel::Warn, text);
         }
         self.pid = 0;
-        let restart = match self.config.autorestart {
+        if self.restarts_after_exit() && ctx.automatic_starts {
+            self.restart_paced(ctx, fx);
+        }
+    }
+
+    /// Whether `autorestart` asks for a new start after the recorded exit.
+    fn restarts_after_exit(&self) -> bool {
+        match self.config.autorestart {
             AutoRestart::Always => true,
-            AutoRestart::Unexpected => !expected,
+            AutoRestart::Unexpected => self
+                .exit_status
+                .is_some_and(|code| !self.config.exitcodes.contains(&code)),
             AutoRestart::Never => false,
-        };
-        if restart && ctx.automatic_starts {
-            self.spawn(ctx, fx);
+        }
+    }
+
+    /// Restarts an EXITED process at once, or — when its last start was less than
+    /// [`RESTART_PACE`] ago — when that much time has passed since it, so a program that
+    /// exits as soon as it starts is restarted about once a second (the reference's
+    /// rate, set by its one-second loop) instead of as fast as fork allows.
+    fn restart_paced(&mut self, ctx: &Ctx, fx: &mut Vec<Effect>) {
+        let earliest = self
+            .last_start
+            .and_then(|start| start.instant.checked_add(RESTART_PACE));
+        match earliest {
+            Some(at) if at > ctx.now => self.arm(Some(at), fx),
+            _ => self.spawn(ctx, fx),
         }
     }
 

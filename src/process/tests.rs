@@ -1105,3 +1105,62 @@ fn ignored_pairs_are_exactly_the_documented_ones() {
         }
     }
 }
+
+/// A process that is RUNNING at once (`startsecs=0`) and restarts on every exit.
+fn instant_runner() -> Rig {
+    let mut rig = Rig::with(|c| {
+        c.autorestart = AutoRestart::Always;
+        c.startsecs = 0;
+    })
+    .running();
+    assert_eq!(rig.process.last_start().map(|m| m.instant), Some(rig.t(0)));
+    rig.feed(1, Input::Deadline);
+    rig
+}
+
+#[test]
+fn a_restart_within_a_second_of_the_last_start_waits_for_that_second() {
+    let mut rig = instant_runner();
+    let fx = rig.feed(200, exit(0));
+    assert_eq!(fx.last(), Some(&Effect::ArmDeadline(rig.t(1_000))));
+    assert!(!fx.contains(&Effect::Spawn), "{fx:?}");
+    assert_eq!(rig.state(), Exited);
+
+    let early = rig.feed(600, Input::Deadline);
+    assert_eq!(early, vec![Effect::ArmDeadline(rig.t(1_000))]);
+    assert_eq!(rig.state(), Exited);
+
+    let fx = rig.feed(1_000, Input::Deadline);
+    assert_eq!(fx.last(), Some(&Effect::Spawn), "{fx:?}");
+    assert_eq!(rig.state(), Starting);
+    assert_eq!(
+        rig.process.last_start().map(|m| m.instant),
+        Some(rig.t(1_000))
+    );
+}
+
+#[test]
+fn a_restart_a_second_or_more_after_the_last_start_spawns_at_once() {
+    let mut rig = instant_runner();
+    let fx = rig.feed(1_000, exit(0));
+    assert_eq!(fx.last(), Some(&Effect::Spawn), "{fx:?}");
+    assert_eq!(rig.state(), Starting);
+}
+
+#[test]
+fn a_paced_restart_is_dropped_once_automatic_starts_stop() {
+    let mut rig = instant_runner();
+    rig.feed(200, exit(0));
+    rig.automatic_starts = false;
+    assert_eq!(rig.feed(1_000, Input::Deadline), vec![]);
+    assert_eq!(rig.state(), Exited);
+}
+
+#[test]
+fn a_manual_start_during_pacing_spawns_at_once() {
+    let mut rig = instant_runner();
+    rig.feed(200, exit(0));
+    let fx = rig.feed(300, Input::Start);
+    assert_eq!(fx.last(), Some(&Effect::Spawn), "{fx:?}");
+    assert_eq!(rig.state(), Starting);
+}
