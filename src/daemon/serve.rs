@@ -38,7 +38,7 @@ pub(crate) fn serve(
     let mut runtime: Option<tokio::runtime::Runtime> = None;
     loop {
         match cycle(
-            &config,
+            config,
             path,
             &load_options,
             args,
@@ -101,7 +101,7 @@ type Kept = crate::supervisor::Resources;
 
 /// One life of supervisord between start-up (or restart) and shutdown (or restart).
 fn cycle(
-    config: &Config,
+    config: Config,
     path: &Path,
     load_options: &LoadOptions,
     args: &DaemonArgs,
@@ -128,7 +128,7 @@ fn cycle(
     }
 
     let activity = ActivityLog::new(settings.loglevel);
-    for (level, text) in start_up_messages(config, &criticals, &infos) {
+    for (level, text) in start_up_messages(&config, &criticals, &infos) {
         activity.log(level, text);
     }
     activity
@@ -159,8 +159,8 @@ fn cycle(
             activity.warn(format!("could not become a child subreaper: {e}"));
         }
     }
-    let pidfile = &settings.pidfile;
-    match os_daemon::write_pidfile(pidfile) {
+    let pidfile = settings.pidfile.clone();
+    match os_daemon::write_pidfile(&pidfile) {
         Ok(()) => activity.info(format!(
             "supervisord started with pid {}",
             std::process::id()
@@ -191,8 +191,8 @@ fn cycle(
             activity: activity.clone(),
         };
         let supervisor = match resources {
-            Some(kept) => Supervisor::resume(config.clone(), options, kept),
-            None => Supervisor::start(config.clone(), options)
+            Some(kept) => Supervisor::resume(config, options, kept),
+            None => Supervisor::start(config, options)
                 .map_err(|e| Fatal(format!("could not start supervising: {e}")))?,
         };
         let servers = listeners.serve(supervisor.handle(), activity.clone(), interfaces);
@@ -204,7 +204,7 @@ fn cycle(
         activity.close().await;
         finished
     });
-    cleanup(pidfile, &socket_files);
+    cleanup(&pidfile, &socket_files);
     result
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::unix::AsyncFd;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::config::{
     diff, load, Config, ConfigErrors, GroupConfig, GroupKind, LoadOptions, LogFile, LogLevel,
@@ -29,7 +29,7 @@ use super::api::{
     describe, epoch_seconds, Channel, ConfigChanges, ConfigInfo, Fault, Mood, ProcessInfo,
     ProcessResult,
 };
-use super::event::Event;
+use super::event::{Event, EventFeed};
 use super::handle::{Command, Reply};
 use super::listener::{Listener, ListenerEffect, ListenerState, PoolBuffer};
 use super::table::{Group, Proc, ProcId, Table};
@@ -86,7 +86,7 @@ pub(crate) struct CoreParts {
     pub(crate) activity: ActivityLog,
     pub(crate) commands: mpsc::Receiver<Command>,
     pub(crate) mood: watch::Sender<Mood>,
-    pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) events: EventFeed,
 }
 
 /// Something a background task of the core reports back.
@@ -212,7 +212,7 @@ pub(crate) struct Core {
     commands_open: bool,
     mood: Mood,
     mood_tx: watch::Sender<Mood>,
-    events: broadcast::Sender<Event>,
+    events: EventFeed,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     output_tx: mpsc::Sender<OutputEvent>,
@@ -349,7 +349,7 @@ impl Core {
 
     /// Makes a configured group active: AUTO log files, fcgi socket, table entries,
     /// PROCESS_GROUP_ADDED. Its processes start with the next `AutoStart`.
-    fn add_group(&mut self, config: GroupConfig) -> Vec<ProcId> {
+    fn add_group(&mut self, mut config: GroupConfig) -> Vec<ProcId> {
         let settings = &self.stored.supervisord;
         let fcgi_socket = match &config.kind {
             GroupKind::FastCgi(socket) => match os::fcgi::create_socket(socket) {
@@ -362,7 +362,7 @@ impl Core {
             _ => None,
         };
         let mut ids = Vec::new();
-        for process in &config.processes {
+        for process in std::mem::take(&mut config.processes) {
             let auto_log = |channel| {
                 let wanted = process.channel(channel == Channel::Stderr).logfile
                     == crate::config::LogFile::Auto;
@@ -397,7 +397,7 @@ impl Core {
             self.table.procs.insert(
                 id,
                 Proc {
-                    machine: Process::new(config.name.clone(), Arc::new(process.clone())),
+                    machine: Process::new(config.name.clone(), Arc::new(process)),
                     deadline: None,
                     auto_stdout,
                     auto_stderr,
@@ -418,7 +418,7 @@ impl Core {
         // The reference orders a group's processes by priority alone, keeping the
         // configuration order on ties (a `[group:x]` lists its members' processes in
         // `programs=` order).
-        let mut procs = ids;
+        let mut procs = ids.clone();
         procs.sort_by_key(|id| {
             self.table
                 .get(*id)
@@ -427,6 +427,7 @@ impl Core {
         self.table.groups.push(Group {
             config,
             procs: procs.clone(),
+            configured: ids,
         });
         self.emit(Event::ProcessGroupAdded { group: name });
         procs
@@ -555,8 +556,7 @@ impl Core {
         for (level, text) in logs {
             self.activity.log(level, text);
         }
-        // No subscriber is not an error: events are offered, never awaited.
-        let _ = self.events.send(event);
+        self.events.send(event);
     }
 
     /// Sends buffered events to listeners that are RUNNING and READY, oldest first, each
@@ -1855,7 +1855,10 @@ impl Core {
                     .unwrap_or_default(),
             )
         })?;
-        let changes = diff::diff(self.table.groups.iter().map(|g| &g.config), &config);
+        let running: Vec<GroupConfig> = (0..self.table.groups.len())
+            .map(|index| self.table.running_config(index))
+            .collect();
+        let changes = diff::diff(&running, &config);
         self.stored = config;
         self.from_stored.clear();
         Ok(ConfigChanges {

@@ -4,10 +4,39 @@
 //! Owns the event type, its reference name (`PROCESS_STATE_RUNNING`, …), its place in
 //! the type hierarchy (for `events=` subscriptions) and its payload text.
 
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::broadcast;
+
 use crate::log::decode_or_undecodable;
 use crate::process::ProcessState;
 
 use super::api::Channel;
+
+/// Events kept for a subscriber that falls behind.
+const EVENT_BUFFER: usize = 4096;
+
+/// The stream of events to hosts, made at the first subscription: its buffer is
+/// allocated whole (about 400 KiB), and a daemon that nobody embeds never reads it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EventFeed(Arc<OnceLock<broadcast::Sender<Event>>>);
+
+impl EventFeed {
+    /// A new subscription, from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.0
+            .get_or_init(|| broadcast::channel(EVENT_BUFFER).0)
+            .subscribe()
+    }
+
+    /// Offers `event` to the subscribers, if there are any.
+    pub(crate) fn send(&self, event: Event) {
+        if let Some(sender) = self.0.get() {
+            // No subscriber left is not an error: events are offered, never awaited.
+            let _ = sender.send(event);
+        }
+    }
+}
 
 /// Something that happened in supervisord.
 #[derive(Debug, Clone, PartialEq, Eq)]

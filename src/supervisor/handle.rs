@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::api::{Channel, ConfigChanges, ConfigInfo, Fault, Mood, ProcessInfo, ProcessResult};
-use super::event::Event;
+use super::event::{Event, EventFeed};
 
 /// A reply slot.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Fault>>;
@@ -122,7 +122,7 @@ pub(crate) enum Command {
 pub struct Handle {
     commands: mpsc::Sender<Command>,
     mood: watch::Receiver<Mood>,
-    events: broadcast::Sender<Event>,
+    events: EventFeed,
     identification: String,
     pid: u32,
 }
@@ -136,7 +136,7 @@ impl Handle {
     pub(crate) fn new(
         commands: mpsc::Sender<Command>,
         mood: watch::Receiver<Mood>,
-        events: broadcast::Sender<Event>,
+        events: EventFeed,
         identification: String,
         pid: u32,
     ) -> Self {

@@ -14,6 +14,7 @@ pub use api::{
     ConfigInfo, Fault, Mood, ProcessInfo, ProcessResult, SUCCESS_CODE,
 };
 pub use event::Event;
+use event::EventFeed;
 pub use handle::Handle;
 
 mod core;
@@ -26,7 +27,7 @@ pub use self::core::{ConfigSource, Outcome};
 use std::io;
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
 use crate::log::{ActivityLog, LogPipeline};
@@ -69,8 +70,6 @@ pub struct Supervisor {
 
 /// Depth of the request queue; callers wait (asynchronously) when it is full.
 const COMMAND_QUEUE: usize = 256;
-/// Events kept for a subscriber that falls behind.
-const EVENT_BUFFER: usize = 4096;
 
 impl Supervisor {
     /// Starts supervising `config` on the current tokio runtime: groups are added and
@@ -104,7 +103,7 @@ impl Supervisor {
     ) -> Supervisor {
         let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
         let (mood_tx, mood_rx) = watch::channel(Mood::Running);
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let events = EventFeed::default();
         let handle = Handle::new(
             commands_tx,
             mood_rx,

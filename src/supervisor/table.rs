@@ -59,9 +59,13 @@ impl Proc {
 /// An active group.
 #[derive(Debug)]
 pub(crate) struct Group {
+    /// The group's own settings; `processes` is left empty, because each process's
+    /// configuration is kept once, by its state machine (see [`Table::running_config`]).
     pub(crate) config: GroupConfig,
     /// Processes in (priority, name) order.
     pub(crate) procs: Vec<ProcId>,
+    /// Processes in configuration order.
+    pub(crate) configured: Vec<ProcId>,
 }
 
 /// Every active group, in the order they were added, and their processes.
@@ -105,6 +109,20 @@ impl Table {
                     .is_some_and(|p| p.machine.name() == process_name)
             })
             .ok_or_else(bad)
+    }
+
+    /// The configuration group `index` runs, processes included, as it was added.
+    pub(crate) fn running_config(&self, index: usize) -> GroupConfig {
+        let group = &self.groups[index];
+        GroupConfig {
+            processes: group
+                .configured
+                .iter()
+                .filter_map(|id| self.procs.get(id))
+                .map(|p| p.machine.config().as_ref().clone())
+                .collect(),
+            ..group.config.clone()
+        }
     }
 
     /// Groups in (priority, name) order: start order.

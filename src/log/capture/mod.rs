@@ -39,6 +39,7 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -1065,30 +1066,42 @@ pub(crate) fn start(
     let handle = StreamHandle {
         shared: Arc::clone(&stream.shared),
     };
-    Ok((
-        handle,
-        run(Task {
-            pipe: Some(pipe),
-            stream,
-        }),
-    ))
-}
-
-async fn run(mut task: Task) {
-    let shared = Arc::clone(&task.stream.shared);
-    let eof = match &task.pipe {
-        Some(pipe) => watch(pipe, &mut task.stream, &shared).await,
-        None => false,
+    let mut task = Task {
+        pipe: Some(pipe),
+        stream,
     };
-    // Close the pipe before anyone waiting for the end is told about it.
-    task.pipe = None;
-    task.stream.close(eof);
+    // An `async move` block that uses its capture in place, not an `async fn` taking the
+    // task: the latter keeps the argument and its local copy side by side, and this
+    // future lives as long as the child, once per stream.
+    let run = async move {
+        let shared = Arc::clone(&task.stream.shared);
+        let eof = match &task.pipe {
+            Some(pipe) => watch(pipe, &mut task.stream, &shared).await,
+            None => false,
+        };
+        // Close the pipe before anyone waiting for the end is told about it.
+        task.pipe = None;
+        task.stream.close(eof);
+    };
+    Ok((handle, run))
 }
 
 /// Serves the stream until it ends; returns whether it ended at end of file.
 async fn watch(pipe: &AsyncFd<OwnedFd>, stream: &mut Stream, shared: &Shared) -> bool {
+    // Boxed and made only while output waits: most streams of a quiet child never need
+    // a timer, and an inline one would enlarge every stream's task.
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
         let deadline = stream.deadline();
+        match (deadline, &mut timer) {
+            (None, _) => timer = None,
+            (Some(at), Some(sleep)) => {
+                if sleep.deadline() != at {
+                    sleep.as_mut().reset(at);
+                }
+            }
+            (Some(at), None) => timer = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
         tokio::select! {
             biased;
             () = shared.wake.notified() => {
@@ -1113,7 +1126,7 @@ async fn watch(pipe: &AsyncFd<OwnedFd>, stream: &mut Stream, shared: &Shared) ->
                     return false;
                 }
             },
-            () = sleep_until_some(deadline), if deadline.is_some() => {
+            () = expiry(timer.as_mut()), if deadline.is_some() => {
                 if stream.on_timer(pipe.get_ref().as_fd()) == Flow::Eof {
                     return true;
                 }
@@ -1122,9 +1135,11 @@ async fn watch(pipe: &AsyncFd<OwnedFd>, stream: &mut Stream, shared: &Shared) ->
     }
 }
 
-async fn sleep_until_some(deadline: Option<Instant>) {
-    if let Some(deadline) = deadline {
-        tokio::time::sleep_until(deadline).await;
+/// Completes when `timer` expires; never without one.
+async fn expiry(timer: Option<&mut Pin<Box<tokio::time::Sleep>>>) {
+    match timer {
+        Some(sleep) => sleep.await,
+        None => std::future::pending().await,
     }
 }
 
