@@ -472,6 +472,9 @@ impl<'a> Builder<'a> {
         let rpcinterfaces = self.rpcinterfaces();
         let mut groups = self.groups();
         for group in &mut groups {
+            // Most groups hold one process, and a vector grown by push reserves four:
+            // a config is kept for the daemon's lifetime.
+            group.processes.shrink_to_fit();
             for process in &mut group.processes {
                 let mut merged = supervisord.environment.clone();
                 merged.append(&mut process.environment);

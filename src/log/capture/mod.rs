@@ -1092,8 +1092,7 @@ async fn watch(pipe: &AsyncFd<OwnedFd>, stream: &mut Stream, shared: &Shared) ->
     // a timer, and an inline one would enlarge every stream's task.
     let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
-        let deadline = stream.deadline();
-        match (deadline, &mut timer) {
+        match (stream.deadline(), &mut timer) {
             (None, _) => timer = None,
             (Some(at), Some(sleep)) => {
                 if sleep.deadline() != at {
@@ -1126,7 +1125,7 @@ async fn watch(pipe: &AsyncFd<OwnedFd>, stream: &mut Stream, shared: &Shared) ->
                     return false;
                 }
             },
-            () = expiry(timer.as_mut()), if deadline.is_some() => {
+            () = expiry(timer.as_mut()) => {
                 if stream.on_timer(pipe.get_ref().as_fd()) == Flow::Eof {
                     return true;
                 }
