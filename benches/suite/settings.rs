@@ -14,6 +14,8 @@ pub struct Sizes {
     pub footprint_programs: [usize; 3],
     /// W2: programs to bring to RUNNING.
     pub start_programs: usize,
+    /// W3: bytes the single fast writer writes.
+    pub single_writer_bytes: u64,
     /// W3: concurrent writers.
     pub writers: usize,
     /// W3: bytes each writer writes.
@@ -56,6 +58,7 @@ pub struct Settings {
 const FULL: Sizes = Sizes {
     footprint_programs: [1, 100, 500],
     start_programs: 200,
+    single_writer_bytes: 1 << 30,
     writers: 20,
     bytes_per_writer: 50 << 20,
     control_programs: 500,
@@ -72,6 +75,7 @@ const FULL: Sizes = Sizes {
 const QUICK: Sizes = Sizes {
     footprint_programs: [1, 20, 50],
     start_programs: 40,
+    single_writer_bytes: 128 << 20,
     writers: 20,
     bytes_per_writer: 8 << 20,
     control_programs: 100,

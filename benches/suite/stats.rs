@@ -204,7 +204,7 @@ impl Row {
         let reference = self.reference.as_ref().and_then(Samples::summary);
         let cell = |s: &Option<Summary>| s.map_or("—".to_string(), |s| s.cell(self.unit));
         let ratio = match (&ours, &reference) {
-            (Some(o), Some(r)) => {
+            (Some(o), Some(r)) if r.median != 0.0 => {
                 let bound = match (o.median_capped, r.median_capped) {
                     (false, true) => "< ",
                     (true, false) => "> ",

@@ -131,61 +131,76 @@ pub fn start(s: &mut Suite) {
     }
 }
 
-/// W3: 20 programs writing to stdout (then stderr) at full speed into their log files:
-/// the daemon's CPU time per GiB logged, and the throughput, from the moment all
-/// writers are released until every byte is on disk.
+/// W3: log throughput. First one program writing `single_writer_bytes` of 64-byte
+/// lines to stdout in 64 KiB writes into one log file (no rotation), beside the
+/// machine's limit for the same writer piped into `cat > file`; then 20 programs
+/// writing to stdout, then to stderr, at full speed through rotation. Figures: the
+/// daemon's CPU time per GiB, the throughput from the release of the writers until
+/// every byte is on disk, and the bytes that never reached the files.
 pub fn log_throughput(s: &mut Suite) {
-    let writers = s.settings.sizes.writers;
-    let bytes = s.settings.sizes.bytes_per_writer;
-    let total = bytes * writers as u64;
     let script = support::manifest_dir().join("benches/suite/writer.sh");
-    for (channel, suffix) in [("stdout", ".out"), ("stderr", ".err")] {
-        let mut cpu_per_gib = Pair::default();
-        let mut throughput = Pair::default();
-        for run in 0..s.settings.runs {
-            for kind in Kind::order(run) {
-                let programs = Programs {
-                    command: format!("/bin/sh {} %(here)s/go {bytes} {channel}", script.display()),
-                    extra: "autorestart=false\n\
-                            stdout_logfile=%(here)s/%(program_name)s.out\n\
-                            stderr_logfile=%(here)s/%(program_name)s.err\n"
-                        .to_string(),
-                    ..Programs::sleeping(writers)
-                };
-                let mut daemon = Daemon::start(&s.bins, kind, &programs);
-                daemon.wait_running(writers, START_TIMEOUT);
-                std::thread::sleep(SETTLE);
-                let cpu_before = daemon.cpu();
-                let released = Instant::now();
-                support::write_file(daemon.dir(), "go", "");
-                daemon.wait_until("every writer exited", Duration::from_secs(900), |log| {
-                    log.count(activity::is_exited) >= writers
-                });
-                let on_disk = wait_for_bytes(daemon.dir(), suffix, total, Duration::from_secs(60));
-                let elapsed = released.elapsed().as_secs_f64();
-                let cpu = (daemon.cpu() - cpu_before).as_secs_f64();
-                if on_disk != total {
-                    s.say(&format!(
-                        "W3 WARNING {} {channel}: {on_disk} of {total} bytes reached the log files",
-                        kind.label()
-                    ));
-                }
-                cpu_per_gib.of(kind).push(cpu / (total as f64 / GIB));
-                throughput
-                    .of(kind)
-                    .push(total as f64 / (1 << 20) as f64 / elapsed);
-                s.say(&format!(
-                    "W3 {channel} run {run} {}: {total} bytes in {elapsed:.2} s, daemon CPU {cpu:.2} s",
-                    kind.label()
-                ));
-            }
-        }
-        let what = format!("{channel}, {writers} writers × {} MiB", bytes >> 20);
+    let single = s.settings.sizes.single_writer_bytes;
+    let limit = machine_log_limit(s, &script, single);
+    let mut lost = Pair::default();
+    let single_scenario = LogScenario {
+        writers: 1,
+        bytes: single,
+        channel: "stdout",
+        fast: true,
+    };
+    let (cpu, throughput) = single_scenario.measure(s, &script, &mut lost);
+    let what = format!("stdout, 1 writer × {} MiB, 64 KiB writes", single >> 20);
+    s.rows.push(Row::compared(
+        "W3",
+        format!("daemon CPU per GiB, {what}"),
+        "s",
+        cpu,
+        vec![Goal::AtMost(0.2)],
+    ));
+    let cat_median = limit.throughput.summary().map_or(0.0, |m| m.median);
+    s.rows.push(Row::compared(
+        "W3",
+        format!("throughput, {what}"),
+        "MiB/s",
+        throughput,
+        vec![Goal::AtLeast(0.95 * cat_median)],
+    ));
+    s.rows.push(Row::machine(
+        "W3",
+        "machine: the same writer piped into `cat > file`, throughput",
+        "MiB/s",
+        limit.throughput,
+    ));
+    s.rows.push(Row::machine(
+        "W3",
+        "machine: `cat` CPU per GiB",
+        "s",
+        limit.cpu_per_gib,
+    ));
+    s.rows.push(Row::machine(
+        "W3",
+        "machine: `write(2)` alone into a file, CPU per GiB",
+        "s",
+        limit.write_floor_per_gib,
+    ));
+    for channel in ["stdout", "stderr"] {
+        let scenario = LogScenario {
+            writers: s.settings.sizes.writers,
+            bytes: s.settings.sizes.bytes_per_writer,
+            channel,
+            fast: false,
+        };
+        let (cpu, throughput) = scenario.measure(s, &script, &mut lost);
+        let what = format!(
+            "{channel}, {} writers × {} MiB",
+            scenario.writers,
+            scenario.bytes >> 20
+        );
         s.rows.push(Row::compared(
             "W3",
             format!("daemon CPU per GiB, {what}"),
             "s",
-            cpu_per_gib,
+            cpu,
             vec![],
         ));
         s.rows.push(Row::compared(
@@ -196,6 +211,209 @@ pub fn log_throughput(s: &mut Suite) {
             vec![],
         ));
     }
+    s.rows.push(Row::compared(
+        "W3",
+        "bytes not in the log files, all W3 runs",
+        "B",
+        lost,
+        vec![Goal::AtMost(0.0)],
+    ));
+}
+
+/// One W3 measurement: `writers` programs writing `bytes` each to `channel`.
+struct LogScenario {
+    writers: usize,
+    bytes: u64,
+    channel: &'static str,
+    /// 64-byte lines in 64 KiB writes, one log file without rotation (the issue's fast
+    /// writer); otherwise 100-byte lines as `yes | head` writes them, rotating at the
+    /// default 50 MB.
+    fast: bool,
+}
+
+impl LogScenario {
+    /// Runs the scenario on both daemons; returns (CPU per GiB, MiB/s) and adds the
+    /// bytes missing from the files to `lost`.
+    fn measure(&self, s: &mut Suite, script: &Path, lost: &mut Pair) -> (Pair, Pair) {
+        let total = self.bytes * self.writers as u64;
+        let suffix = if self.channel == "stderr" {
+            ".err"
+        } else {
+            ".out"
+        };
+        let mode = if self.fast { "fast" } else { "lines" };
+        let maxbytes = if self.fast { "0" } else { "50MB" };
+        let mut cpu_per_gib = Pair::default();
+        let mut throughput = Pair::default();
+        for run in 0..s.settings.runs {
+            for kind in Kind::order(run) {
+                let programs = Programs {
+                    command: format!(
+                        "/bin/sh {} %(here)s/go {} {} {mode}",
+                        script.display(),
+                        self.bytes,
+                        self.channel
+                    ),
+                    extra: format!(
+                        "autorestart=false\n\
+                         stdout_logfile=%(here)s/%(program_name)s.out\n\
+                         stderr_logfile=%(here)s/%(program_name)s.err\n\
+                         stdout_logfile_maxbytes={maxbytes}\n\
+                         stderr_logfile_maxbytes={maxbytes}\n"
+                    ),
+                    ..Programs::sleeping(self.writers)
+                };
+                let mut daemon = Daemon::start(&s.bins, kind, &programs);
+                daemon.wait_running(self.writers, START_TIMEOUT);
+                std::thread::sleep(SETTLE);
+                let cpu_before = daemon.cpu();
+                let released = Instant::now();
+                support::write_file(daemon.dir(), "go", "");
+                daemon.wait_until("every writer exited", Duration::from_secs(900), |log| {
+                    log.count(activity::is_exited) >= self.writers
+                });
+                let on_disk = wait_for_bytes(daemon.dir(), suffix, total, Duration::from_secs(60));
+                let elapsed = released.elapsed().as_secs_f64();
+                let cpu = (daemon.cpu() - cpu_before).as_secs_f64();
+                lost.of(kind).push(total.saturating_sub(on_disk) as f64);
+                cpu_per_gib.of(kind).push(cpu / (total as f64 / GIB));
+                throughput
+                    .of(kind)
+                    .push(total as f64 / (1 << 20) as f64 / elapsed);
+                s.say(&format!(
+                    "W3 {} {}×{} run {run} {}: {on_disk} of {total} bytes on disk in {elapsed:.2} s, daemon CPU {cpu:.2} s",
+                    self.channel,
+                    self.writers,
+                    mode,
+                    kind.label()
+                ));
+            }
+        }
+        (cpu_per_gib, throughput)
+    }
+}
+
+/// The machine's own limit for W3's single writer: throughput and `cat`'s CPU per GiB.
+struct LogLimit {
+    throughput: Samples,
+    cpu_per_gib: Samples,
+    /// CPU per GiB of `write(2)` alone, from one buffer into a file: the kernel's own
+    /// cost of putting the bytes into the page cache, which no logger can go below.
+    write_floor_per_gib: Samples,
+}
+
+/// Times `writer.sh … fast | cat > file` once per run, after one untimed pass that
+/// warms the page cache (a cold one writes several times slower on this kind of VM).
+fn machine_log_limit(s: &mut Suite, script: &Path, bytes: u64) -> LogLimit {
+    let dir = support::temp_dir("suite-cat");
+    support::write_file(dir.path(), "go", "");
+    let mut limit = LogLimit {
+        throughput: Samples::default(),
+        cpu_per_gib: Samples::default(),
+        write_floor_per_gib: Samples::default(),
+    };
+    for run in 0..=s.settings.runs {
+        let out_path = dir.path().join("cat.out");
+        let out = std::fs::File::create(&out_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", out_path.display()));
+        let started = Instant::now();
+        let mut writer = Command::new("/bin/sh")
+            .arg(script)
+            .arg(dir.path().join("go"))
+            .arg(bytes.to_string())
+            .args(["stdout", "fast"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let pipe = writer.stdout.take().expect("piped stdout");
+        let mut cat = Command::new("cat")
+            .stdin(pipe)
+            .stdout(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start cat: {e}"));
+        let cat_cpu = cpu_at_exit(&cat);
+        let elapsed = started.elapsed().as_secs_f64();
+        let cat_status = cat.wait().expect("wait for cat");
+        let writer_status = writer.wait().expect("wait for the writer");
+        assert!(
+            cat_status.success() && writer_status.success(),
+            "writer ({writer_status}) | cat ({cat_status}) failed"
+        );
+        let written = std::fs::metadata(&out_path).map_or(0, |m| m.len());
+        assert_eq!(written, bytes, "cat wrote {written} of {bytes} bytes");
+        if run == 0 {
+            continue;
+        }
+        let floor = write_only_cpu(&dir.path().join("write.out"), bytes);
+        limit
+            .throughput
+            .push(bytes as f64 / (1 << 20) as f64 / elapsed);
+        limit
+            .cpu_per_gib
+            .push(cat_cpu.as_secs_f64() / (bytes as f64 / GIB));
+        limit
+            .write_floor_per_gib
+            .push(floor.as_secs_f64() / (bytes as f64 / GIB));
+        s.say(&format!(
+            "W3 machine run {}: {bytes} bytes through cat in {elapsed:.2} s, cat CPU {:.2} s; write(2) alone {:.2} s",
+            run - 1,
+            cat_cpu.as_secs_f64(),
+            floor.as_secs_f64()
+        ));
+    }
+    limit
+}
+
+/// CPU time this thread spends writing `bytes` into a new file at `path` in 64 KiB
+/// writes of one buffer; the file is removed afterwards.
+fn write_only_cpu(path: &Path, bytes: u64) -> Duration {
+    use std::io::Write;
+    let block = vec![b'x'; 64 << 10];
+    let mut file = std::fs::File::create(path)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+    let before = thread_cpu();
+    for _ in 0..bytes / block.len() as u64 {
+        file.write_all(&block)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+    let cpu = thread_cpu() - before;
+    drop(file);
+    let _ = std::fs::remove_file(path);
+    cpu
+}
+
+/// User + system CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
+    // SAFETY: initialized by getrusage (or still zeroed).
+    let usage = unsafe { usage.assume_init() };
+    let time = |t: libc::timeval| {
+        Duration::new(
+            t.tv_sec.unsigned_abs(),
+            t.tv_usec.unsigned_abs() as u32 * 1000,
+        )
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// Waits until `child` has exited, without reaping it, and returns its CPU time, which
+/// `/proc` still shows for the zombie.
+fn cpu_at_exit(child: &std::process::Child) -> Duration {
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: waitid on one child of ours with WNOWAIT only fills `info`; the child is
+    // reaped later by `Child::wait`.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            child.id(),
+            info.as_mut_ptr(),
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    };
+    assert_eq!(rc, 0, "waitid: {}", std::io::Error::last_os_error());
+    procfs::cpu_time(child.id())
 }
 
 /// Waits until the programs' log files in `dir` whose names contain `suffix` (rotated
