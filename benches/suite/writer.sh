@@ -2,8 +2,8 @@
 # W3's writer program: waits until the file GO exists (so that every writer starts
 # together and the daemon's CPU is sampled just before), then writes BYTES bytes of
 # 100-byte log lines to stdout or stderr and exits. (yes's complaint about the closed
-# pipe is discarded: under the reference, whose children inherit SIGPIPE ignored, it
-# would otherwise land in the stderr log.)
+# pipe is discarded: under both daemons children inherit SIGPIPE ignored, so yes sees
+# EPIPE and says so, which would otherwise land in the stderr log.)
 #
 # In "fast" mode the lines are 64 bytes long and reach the pipe in 64 KiB writes
 # (dd with full blocks); BYTES is then rounded down to a multiple of 64 KiB.

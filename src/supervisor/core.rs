@@ -742,7 +742,11 @@ impl Core {
         if let Some(uid) = config.uid {
             spec = spec.user(uid);
         }
-        spec = spec.redirect_stderr(config.redirect_stderr);
+        // Python supervisord's children inherit these two ignored from its interpreter;
+        // programs (and their `yes | head` pipelines) behave as they do under it.
+        spec = spec
+            .redirect_stderr(config.redirect_stderr)
+            .ignore_signals(&[libc::SIGPIPE, libc::SIGXFSZ]);
         if let Some(socket) = &proc.fcgi_socket {
             spec = spec.stdin_socket(Arc::clone(socket));
         }
