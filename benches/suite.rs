@@ -67,6 +67,7 @@ impl Suite {
 fn main() {
     let settings = Settings::from_env();
     daemon::adopt_orphans();
+    let _retired = daemon::RetiredDirs;
     let bins = Binaries::locate();
     let started = chrono::Utc::now();
     let mode = if settings.quick { "quick" } else { "full" };

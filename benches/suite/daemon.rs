@@ -8,11 +8,18 @@
 //! kills the daemon and then every process left under the suite, so a panicking
 //! workload leaves nothing behind. Hence one daemon at a time, and no other child of
 //! the suite alive while a daemon is dropped.
+//!
+//! A dropped daemon's directory is kept until the suite ends ([`RetiredDirs`]): on a
+//! file system such as this machine's journal-less ext4, creating files right after
+//! thousands were deleted costs about 1 ms each (the inode allocator skips every
+//! recently freed inode), so deleting one run's hundreds of AUTO logs just before the
+//! next daemon creates its own would measure the suite's clean-up, not the daemon.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::activity::{self, ActivityLog};
@@ -174,10 +181,25 @@ pub fn now_ms() -> f64 {
 
 static ONE_AT_A_TIME: AtomicBool = AtomicBool::new(false);
 
+/// Directories of dropped daemons, removed when the suite ends.
+static RETIRED: Mutex<Vec<tempfile::TempDir>> = Mutex::new(Vec::new());
+
+/// Removes the retired daemons' directories when dropped: hold one in `main`, so they
+/// go also when a workload panics.
+pub struct RetiredDirs;
+
+impl Drop for RetiredDirs {
+    fn drop(&mut self) {
+        let dirs = std::mem::take(&mut *RETIRED.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(dirs);
+    }
+}
+
 /// A running daemon; dropping it kills it and everything it started.
 pub struct Daemon {
     kind: Kind,
-    dir: tempfile::TempDir,
+    /// `None` only once dropped.
+    dir: Option<tempfile::TempDir>,
     conf: PathBuf,
     child: Child,
     /// Epoch milliseconds just before the daemon was started.
@@ -217,7 +239,7 @@ impl Daemon {
         let log = ActivityLog::new(dir.path().join("supervisord.log"));
         Daemon {
             kind,
-            dir,
+            dir: Some(dir),
             conf,
             child,
             launched_ms,
@@ -238,12 +260,15 @@ impl Daemon {
 
     /// Its temporary directory.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.dir
+            .as_ref()
+            .expect("a live daemon has its directory")
+            .path()
     }
 
     /// Its control socket.
     pub fn socket(&self) -> PathBuf {
-        self.dir.path().join("supervisor.sock")
+        self.dir().join("supervisor.sock")
     }
 
     /// Follows the activity log until `done` holds, panicking with the log and the
@@ -271,8 +296,7 @@ impl Daemon {
                     self.kind.label(),
                     last_lines(&self.log.text(), 20),
                     last_lines(
-                        &std::fs::read_to_string(self.dir.path().join("daemon.out"))
-                            .unwrap_or_default(),
+                        &std::fs::read_to_string(self.dir().join("daemon.out")).unwrap_or_default(),
                         20
                     )
                 );
@@ -352,6 +376,9 @@ impl Drop for Daemon {
                 // SAFETY: waitpid on one specific pid; ECHILD is harmless here.
                 unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
             }
+        }
+        if let Some(dir) = self.dir.take() {
+            RETIRED.lock().unwrap_or_else(|e| e.into_inner()).push(dir);
         }
         ONE_AT_A_TIME.store(false, Ordering::SeqCst);
     }

@@ -275,6 +275,7 @@ impl LogScenario {
                 let on_disk = wait_for_bytes(daemon.dir(), suffix, total, Duration::from_secs(60));
                 let elapsed = released.elapsed().as_secs_f64();
                 let cpu = (daemon.cpu() - cpu_before).as_secs_f64();
+                remove_logs(daemon.dir(), suffix);
                 lost.of(kind).push(total.saturating_sub(on_disk) as f64);
                 cpu_per_gib.of(kind).push(cpu / (total as f64 / GIB));
                 throughput
@@ -414,6 +415,17 @@ fn cpu_at_exit(child: &std::process::Child) -> Duration {
     };
     assert_eq!(rc, 0, "waitid: {}", std::io::Error::last_os_error());
     procfs::cpu_time(child.id())
+}
+
+/// Removes the programs' log files of one channel: W3's gigabytes are not kept until the
+/// suite ends with the rest of the daemon's directory.
+fn remove_logs(dir: &Path, suffix: &str) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(PROGRAM_PREFIX) && name.contains(suffix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Waits until the programs' log files in `dir` whose names contain `suffix` (rotated
