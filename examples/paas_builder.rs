@@ -133,6 +133,10 @@ async fn main() -> anyhow::Result<()> {
 
     let answer = tokio::task::spawn_blocking(move || http_get(port)).await??;
     println!("GET http://127.0.0.1:{port}/ answered: {answer}");
+    anyhow::ensure!(
+        answer == format!("ok {pid}"),
+        "unexpected answer {answer:?}"
+    );
     let info = handle.process_info("web").await?;
     println!("status: {} {}", info.state.name(), info.description);
 
@@ -144,12 +148,28 @@ async fn main() -> anyhow::Result<()> {
         info.exitstatus
     );
     let output = handle.tail_log("web", Channel::Stdout, 400).await?;
-    println!(
-        "web's stdout:\n{}",
-        String::from_utf8_lossy(&output).trim_end()
+    let output = String::from_utf8_lossy(&output);
+    println!("web's stdout:\n{}", output.trim_end());
+    // The app's own SIGTERM handler ran and ended it cleanly.
+    anyhow::ensure!(
+        info.state == ProcessState::Stopped
+            && info.exitstatus == 0
+            && output.contains("SIGTERM received"),
+        "web did not stop through its SIGTERM handler"
     );
 
     supervisor.shutdown(Duration::from_secs(10)).await?;
     control.stop().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// `cargo test` runs the builder's whole job, so the example cannot rot.
+    #[test]
+    fn the_builders_job_runs_end_to_end() {
+        if let Err(e) = super::main() {
+            panic!("{e:#}");
+        }
+    }
 }
