@@ -343,6 +343,25 @@ struct Head {
     length: Option<usize>,
 }
 
+/// Sends `request` and reads the response head; any status but 200 is an error.
+fn exchange<'a>(
+    endpoint: &Endpoint,
+    request: &str,
+    stop: &'a dyn Fn() -> bool,
+) -> Result<(Wire<'a>, Head), ClientError> {
+    let mut stream = endpoint.connect()?;
+    stream.write_all(request.as_bytes())?;
+    let mut wire = Wire::new(stream, stop);
+    let head = read_head(&mut wire)?;
+    if head.status != 200 {
+        return Err(ClientError::Http {
+            status: head.status,
+            reason: head.reason,
+        });
+    }
+    Ok((wire, head))
+}
+
 fn read_head(wire: &mut Wire) -> Result<Head, ClientError> {
     let status_line = String::from_utf8_lossy(&wire.line()?).into_owned();
     let mut parts = status_line.splitn(3, ' ');
@@ -472,16 +491,7 @@ impl Client {
         }
         request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         request.push_str(&body);
-        let mut stream = endpoint.connect()?;
-        stream.write_all(request.as_bytes())?;
-        let mut wire = Wire::new(stream, stop);
-        let head = read_head(&mut wire)?;
-        if head.status != 200 {
-            return Err(ClientError::Http {
-                status: head.status,
-                reason: head.reason,
-            });
-        }
+        let (mut wire, head) = exchange(&endpoint, &request, stop)?;
         let mut response = Vec::new();
         read_body(&mut wire, &head, &mut |piece| {
             response.extend_from_slice(piece);
@@ -520,16 +530,7 @@ impl Client {
             request.push_str(&basic_auth(user, password));
         }
         request.push_str("\r\n");
-        let mut stream = endpoint.connect()?;
-        stream.write_all(request.as_bytes())?;
-        let mut wire = Wire::new(stream, stop);
-        let head = read_head(&mut wire)?;
-        if head.status != 200 {
-            return Err(ClientError::Http {
-                status: head.status,
-                reason: head.reason,
-            });
-        }
+        let (mut wire, head) = exchange(&endpoint, &request, stop)?;
         read_body(&mut wire, &head, sink)
     }
 }

@@ -819,20 +819,7 @@ impl<'t> Controller<'t> {
             "supervisor.readProcessStderrLog"
         };
         let params = [Value::string(&name), Value::Int(-bytes), Value::Int(0)];
-        match self.call(method, &params) {
-            Ok(output) => self.out(&py_str(&output)),
-            Err(ClientError::Fault(f)) => {
-                self.exit_status = exit::GENERIC;
-                let reason = match f.code {
-                    code::NO_FILE => "no log file",
-                    code::FAILED => "unknown error reading log",
-                    code::BAD_NAME => "no such process name",
-                    _ => return Err(ClientError::Fault(f).into()),
-                };
-                self.out(&format!("{name}: ERROR ({reason})"))
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.print_log(&name, method, &params)
     }
 
     fn maintail(&mut self, arg: &str) -> Outcome {
@@ -854,16 +841,24 @@ impl<'t> Controller<'t> {
             }
             _ => return self.usage_error("Error: too many arguments", "maintail", exit::GENERIC),
         };
-        match self.call("supervisor.readLog", &[Value::Int(-bytes), Value::Int(0)]) {
+        let params = [Value::Int(-bytes), Value::Int(0)];
+        self.print_log("supervisord", "supervisor.readLog", &params)
+    }
+
+    /// Prints what a log-reading call returns, or `<who>: ERROR (<reason>)` for the
+    /// faults the reference explains (`readLog` never answers BAD_NAME).
+    fn print_log(&mut self, who: &str, method: &str, params: &[Value]) -> Outcome {
+        match self.call(method, params) {
             Ok(output) => self.out(&py_str(&output)),
             Err(ClientError::Fault(f)) => {
                 self.exit_status = exit::GENERIC;
                 let reason = match f.code {
                     code::NO_FILE => "no log file",
                     code::FAILED => "unknown error reading log",
+                    code::BAD_NAME => "no such process name",
                     _ => return Err(ClientError::Fault(f).into()),
                 };
-                self.out(&format!("supervisord: ERROR ({reason})"))
+                self.out(&format!("{who}: ERROR ({reason})"))
             }
             Err(e) => Err(e.into()),
         }
