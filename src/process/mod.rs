@@ -47,9 +47,9 @@
 //! # Differences from the reference
 //!
 //! * Deadlines replace the once-a-second poll: BACKOFF→FATAL happens as soon as the last
-//!   allowed start has failed, EXITED autorestart spawns within the same step — or, when
-//!   the last start was less than a second ago, one second after it, which keeps the
-//!   reference's restart rate of a program that exits at once — and a
+//!   allowed start has failed, EXITED autorestart spawns within the same step — up to a
+//!   burst of ten in a row, then one a second, which keeps the reference's restart rate
+//!   of a program that exits at once — and a
 //!   process whose stop signal is ignored gets SIGKILL every `max(stopwaitsecs, 1)`
 //!   seconds (the reference re-sends on every loop pass, at least once a second).
 //! * Decisions use a monotonic clock, so the reference's clock-rollback adjustments and
@@ -75,7 +75,11 @@ pub(crate) const EXITED_TOO_QUICKLY: &str = "Exited too quickly (process log may
 
 /// Seconds between two "waiting for x to stop" lines.
 const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
-/// Shortest time between two starts of a process restarted from EXITED.
+/// Autorestarts from EXITED granted at once in a row (a few crashes, an operator's
+/// `kill -9`s) before they are paced.
+const RESTART_BURST: u32 = 10;
+/// The sustained pace of autorestarts beyond the burst: one a second per process, the
+/// rate the reference's one-second loop gives a program that exits as soon as it starts.
 const RESTART_PACE: Duration = Duration::from_secs(1);
 /// Shortest gap between two SIGKILLs to a child that does not die.
 const MIN_KILL_INTERVAL: Duration = Duration::from_secs(1);
@@ -235,6 +239,9 @@ pub(crate) struct Process {
     last_start: Option<Moment>,
     last_stop: Option<Moment>,
     last_stop_report: Option<Instant>,
+    /// When the autorestarts granted so far are paid off at [`RESTART_PACE`] each (the
+    /// theoretical arrival time of the generic cell rate algorithm).
+    restarts_paid_at: Option<Instant>,
     backoff: u32,
     deadline: Option<Instant>,
     killing: bool,
@@ -253,6 +260,7 @@ impl Process {
             last_start: None,
             last_stop: None,
             last_stop_report: None,
+            restarts_paid_at: None,
             backoff: 0,
             deadline: None,
             killing: false,
@@ -492,7 +500,7 @@ impl Process {
                     && self.restarts_after_exit()
                     && ctx.automatic_starts
                 {
-                    self.spawn(ctx, &mut fx);
+                    self.restart_paced(ctx, &mut fx);
                 }
             }
             // These states never arm a deadline: the input is stale.
@@ -826,17 +834,22 @@ impl Process {
         }
     }
 
-    /// Restarts an EXITED process at once, or — when its last start was less than
-    /// [`RESTART_PACE`] ago — when that much time has passed since it, so a program that
-    /// exits as soon as it starts is restarted about once a second (the reference's
-    /// rate, set by its one-second loop) instead of as fast as fork allows.
+    /// Restarts an EXITED process at once while it has restarts left in its burst
+    /// ([`RESTART_BURST`]), else when the next one is due: a program that keeps exiting
+    /// as soon as it starts settles at one start per [`RESTART_PACE`] (the reference's
+    /// rate, set by its one-second loop) instead of as many as fork allows, while one
+    /// killed now and then comes back at once. Each restart adds a pace to the time when
+    /// all are paid off; a restart is refused while that time is more than a burst's
+    /// worth of paces ahead.
     fn restart_paced(&mut self, ctx: &Ctx, fx: &mut Vec<Effect>) {
-        let earliest = self
-            .last_start
-            .and_then(|start| start.instant.checked_add(RESTART_PACE));
-        match earliest {
-            Some(at) if at > ctx.now => self.arm(Some(at), fx),
-            _ => self.spawn(ctx, fx),
+        let allowance = RESTART_PACE * (RESTART_BURST - 1);
+        let paid_at = self.restarts_paid_at.map_or(ctx.now, |at| at.max(ctx.now));
+        let ahead = paid_at.saturating_duration_since(ctx.now);
+        if ahead > allowance {
+            self.arm(Some(ctx.now + (ahead - allowance)), fx);
+        } else {
+            self.restarts_paid_at = Some(paid_at + RESTART_PACE);
+            self.spawn(ctx, fx);
         }
     }
 

@@ -1118,48 +1118,86 @@ fn instant_runner() -> Rig {
     rig
 }
 
-#[test]
-fn a_restart_within_a_second_of_the_last_start_waits_for_that_second() {
-    let mut rig = instant_runner();
-    let fx = rig.feed(200, exit(0));
-    assert_eq!(fx.last(), Some(&Effect::ArmDeadline(rig.t(1_000))));
+/// Brings a restarted child to RUNNING (`startsecs=0`) at `at` ms.
+fn respawned(rig: &mut Rig, at: u64) {
+    rig.feed(at, Input::Spawned { pid: PID });
+    rig.feed(at + 1, Input::Deadline);
+    assert_eq!(rig.state(), Running);
+}
+
+/// Lets an instant runner exit ten times in a row at 200 ms, every restart granted at
+/// once, then exit once more: that restart is armed for 1,200 ms, not spawned.
+fn exhaust_restart_burst(rig: &mut Rig) {
+    for round in 0..10 {
+        let at = 200 + 2 * round;
+        let fx = rig.feed(at, exit(0));
+        assert_eq!(fx.last(), Some(&Effect::Spawn), "round {round}: {fx:?}");
+        respawned(rig, at);
+    }
+    let fx = rig.feed(220, exit(0));
     assert!(!fx.contains(&Effect::Spawn), "{fx:?}");
+    assert_eq!(fx.last(), Some(&Effect::ArmDeadline(rig.t(1_200))));
     assert_eq!(rig.state(), Exited);
-
-    let early = rig.feed(600, Input::Deadline);
-    assert_eq!(early, vec![Effect::ArmDeadline(rig.t(1_000))]);
-    assert_eq!(rig.state(), Exited);
-
-    let fx = rig.feed(1_000, Input::Deadline);
-    assert_eq!(fx.last(), Some(&Effect::Spawn), "{fx:?}");
-    assert_eq!(rig.state(), Starting);
-    assert_eq!(
-        rig.process.last_start().map(|m| m.instant),
-        Some(rig.t(1_000))
-    );
 }
 
 #[test]
-fn a_restart_a_second_or_more_after_the_last_start_spawns_at_once() {
+fn a_burst_of_ten_restarts_comes_at_once_then_one_a_second() {
     let mut rig = instant_runner();
-    let fx = rig.feed(1_000, exit(0));
+    exhaust_restart_burst(&mut rig);
+
+    let early = rig.feed(600, Input::Deadline);
+    assert_eq!(early, vec![Effect::ArmDeadline(rig.t(1_200))]);
+    assert_eq!(rig.state(), Exited);
+
+    let fx = rig.feed(1_200, Input::Deadline);
     assert_eq!(fx.last(), Some(&Effect::Spawn), "{fx:?}");
     assert_eq!(rig.state(), Starting);
+    respawned(&mut rig, 1_200);
+    let fx = rig.feed(1_202, exit(0));
+    assert_eq!(fx.last(), Some(&Effect::ArmDeadline(rig.t(2_200))));
+}
+
+#[test]
+fn restarts_a_second_apart_never_wait() {
+    let mut rig = instant_runner();
+    for round in 1..=30 {
+        let at = round * 1_000;
+        let fx = rig.feed(at, exit(0));
+        assert_eq!(fx.last(), Some(&Effect::Spawn), "round {round}: {fx:?}");
+        respawned(&mut rig, at);
+    }
+}
+
+#[test]
+fn the_burst_comes_back_at_one_restart_a_second() {
+    let mut rig = instant_runner();
+    exhaust_restart_burst(&mut rig);
+    rig.feed(1_200, Input::Deadline);
+    respawned(&mut rig, 1_200);
+    // The burst was used up at 1,200 ms; seven seconds later seven restarts are free.
+    for round in 0..7 {
+        let at = 8_200 + 2 * round;
+        let fx = rig.feed(at, exit(0));
+        assert_eq!(fx.last(), Some(&Effect::Spawn), "round {round}: {fx:?}");
+        respawned(&mut rig, at);
+    }
+    let fx = rig.feed(8_214, exit(0));
+    assert!(!fx.contains(&Effect::Spawn), "{fx:?}");
 }
 
 #[test]
 fn a_paced_restart_is_dropped_once_automatic_starts_stop() {
     let mut rig = instant_runner();
-    rig.feed(200, exit(0));
+    exhaust_restart_burst(&mut rig);
     rig.automatic_starts = false;
-    assert_eq!(rig.feed(1_000, Input::Deadline), vec![]);
+    assert_eq!(rig.feed(1_200, Input::Deadline), vec![]);
     assert_eq!(rig.state(), Exited);
 }
 
 #[test]
 fn a_manual_start_during_pacing_spawns_at_once() {
     let mut rig = instant_runner();
-    rig.feed(200, exit(0));
+    exhaust_restart_burst(&mut rig);
     let fx = rig.feed(300, Input::Start);
     assert_eq!(fx.last(), Some(&Effect::Spawn), "{fx:?}");
     assert_eq!(rig.state(), Starting);
