@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::logtail;
 use super::methods::RpcContext;
-use super::server::{error_response, Body, MAX_BODY};
+use super::server::{discard_body, error_response, Body, MAX_BODY};
 use super::urlcode::parse_form;
 use super::web::{self, Form};
 
@@ -29,11 +29,16 @@ fn static_mtime() -> SystemTime {
 /// The response for a non-RPC path.
 pub async fn respond(request: Request<Incoming>, rpc: &RpcContext) -> Response<Body> {
     let path = request.uri().path().to_string();
-    if path.starts_with("/logtail") {
-        return logtail::logtail(&request, rpc).await;
-    }
-    if path.starts_with("/mainlogtail") {
-        return logtail::mainlogtail(&request, rpc).await;
+    if path.starts_with("/logtail") || path.starts_with("/mainlogtail") {
+        let response = if path.starts_with("/logtail") {
+            logtail::logtail(&request, rpc).await
+        } else {
+            logtail::mainlogtail(&request, rpc).await
+        };
+        if !response.status().is_success() {
+            discard_body(request).await;
+        }
+        return response;
     }
     let method = request.method().clone();
     if method == Method::GET || method == Method::POST {
@@ -56,6 +61,7 @@ pub async fn respond(request: Request<Incoming>, rpc: &RpcContext) -> Response<B
         }
     }
     if method != Method::GET && method != Method::HEAD {
+        discard_body(request).await;
         return error_response(StatusCode::BAD_REQUEST);
     }
     let decoded = super::urlcode::percent_decode(&path);

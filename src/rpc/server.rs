@@ -32,6 +32,8 @@ use super::xmlrpc::{self, Fault as WireFault};
 
 /// Largest request body accepted (larger: 413).
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Longest wait for the rest of a refused request's body.
+const DISCARD_WAIT: Duration = Duration::from_secs(5);
 /// Largest request head accepted (hyper's read buffer).
 const MAX_HEAD: usize = 64 * 1024;
 /// A client must send its request head within this time.
@@ -507,17 +509,28 @@ fn unauthorized() -> Response<Body> {
     response
 }
 
+/// Reads and drops the rest of a refused request's body (at most [`MAX_BODY`], for at
+/// most [`DISCARD_WAIT`]). The connection closes after an error response, and closing
+/// it with unread bytes makes the kernel reset it, so a client still sending its body
+/// would get a broken pipe instead of the response.
+pub async fn discard_body(request: Request<Incoming>) {
+    let body = Limited::new(request.into_body(), MAX_BODY).collect();
+    let _ = tokio::time::timeout(DISCARD_WAIT, body).await;
+}
+
 async fn respond(request: Request<Incoming>, server: &ServerContext) -> Response<Body> {
     if let (Some(username), Some(password)) = (&server.username, &server.password) {
-        match authorized(request.headers().get(AUTHORIZATION), username, password) {
-            Ok(true) => {}
-            Ok(false) => return with_server_header(unauthorized()),
-            Err(BadCredentials::Undecodable) => {
-                return with_server_header(error_response(StatusCode::BAD_REQUEST))
-            }
+        let refusal = match authorized(request.headers().get(AUTHORIZATION), username, password) {
+            Ok(true) => None,
+            Ok(false) => Some(unauthorized()),
+            Err(BadCredentials::Undecodable) => Some(error_response(StatusCode::BAD_REQUEST)),
             Err(BadCredentials::NoSeparator) => {
-                return with_server_header(error_response(StatusCode::INTERNAL_SERVER_ERROR))
+                Some(error_response(StatusCode::INTERNAL_SERVER_ERROR))
             }
+        };
+        if let Some(response) = refusal {
+            discard_body(request).await;
+            return with_server_header(response);
         }
     }
     let path = request.uri().path().to_string();
@@ -531,6 +544,7 @@ async fn respond(request: Request<Incoming>, server: &ServerContext) -> Response
 
 async fn xmlrpc_response(request: Request<Incoming>, rpc: &RpcContext) -> Response<Body> {
     if request.method() != Method::POST {
+        discard_body(request).await;
         return error_response(StatusCode::BAD_REQUEST);
     }
     let Some(length) = request
