@@ -513,7 +513,7 @@ fn unauthorized() -> Response<Body> {
 /// most [`DISCARD_WAIT`]). The connection closes after an error response, and closing
 /// it with unread bytes makes the kernel reset it, so a client still sending its body
 /// would get a broken pipe instead of the response.
-pub async fn discard_body(request: Request<Incoming>) {
+pub(crate) async fn discard_body(request: Request<Incoming>) {
     let body = Limited::new(request.into_body(), MAX_BODY).collect();
     let _ = tokio::time::timeout(DISCARD_WAIT, body).await;
 }
