@@ -1,5 +1,6 @@
 //! A supervisord for client tests: started on a fixture in its own temp dir, answered
-//! before use, killed at the end; plus a probe for "settled" process states.
+//! before use, stopped at the end (its programs with it); plus a probe for "settled"
+//! process states.
 
 #![allow(dead_code)]
 
@@ -7,7 +8,7 @@ use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use supervisor::ctl::client::{Client, Settings};
 use supervisor::rpc::xmlrpc::Value;
@@ -32,7 +33,8 @@ impl Daemon {
     }
 }
 
-/// A running daemon in its own directory; killed and reaped on drop.
+/// A running daemon in its own directory; stopped (SIGTERM, then SIGKILL) and reaped on
+/// drop.
 pub struct RunningDaemon {
     pub child: Child,
     pub dir: tempfile::TempDir,
@@ -41,6 +43,16 @@ pub struct RunningDaemon {
 
 impl Drop for RunningDaemon {
     fn drop(&mut self) {
+        // SIGTERM lets the daemon stop its programs (a SIGKILL would leave them running,
+        // orphaned); SIGKILL only when it has not exited in time.
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
