@@ -66,48 +66,13 @@ const TOOLS_REQUIREMENTS: [&str; 3] = [
     "superlance==2.0.0",
     "libfaketime==3.0.1",
 ];
-const TOOLS_MARKER: &str = "tools-complete";
 
-/// A virtualenv under `target/` with [`TOOLS_REQUIREMENTS`], built on first use under
-/// an exclusive `flock` (several test binaries may ask at once); a half-built one (no
-/// marker naming these exact pins) is rebuilt. Panics with pip's output when it
-/// cannot be built.
+/// The virtualenv `target/events-tools-venv` with [`TOOLS_REQUIREMENTS`], built on
+/// first use (see [`support::pinned_venv`]).
 pub fn tools_venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let target = support::manifest_dir().join("target");
-        fs::create_dir_all(&target)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", target.display()));
-        let venv = target.join("events-tools-venv");
-        let _lock = crate::support::FileLock::exclusive(&target.join("events-tools-venv.lock"));
-        let pins = TOOLS_REQUIREMENTS.join(" ");
-        let complete =
-            fs::read_to_string(venv.join(TOOLS_MARKER)).is_ok_and(|marker| marker.trim() == pins);
-        if !complete {
-            if venv.exists() {
-                fs::remove_dir_all(&venv)
-                    .unwrap_or_else(|e| panic!("cannot remove {}: {e}", venv.display()));
-            }
-            let base = std::env::var("REFERENCE_PYTHON")
-                .unwrap_or_else(|_| support::DEFAULT_BASE_PYTHON.to_string());
-            setup(Command::new(base).arg("-m").arg("venv").arg(&venv));
-            setup(
-                Command::new(venv.join("bin/python"))
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--disable-pip-version-check",
-                        "--quiet",
-                    ])
-                    .args(TOOLS_REQUIREMENTS),
-            );
-            fs::write(venv.join(TOOLS_MARKER), &pins)
-                .unwrap_or_else(|e| panic!("cannot mark {} complete: {e}", venv.display()));
-        }
-        venv
-    })
-    .clone()
+    VENV.get_or_init(|| support::pinned_venv("events-tools-venv", &TOOLS_REQUIREMENTS))
+        .clone()
 }
 
 /// `libfaketime.so.1` from the tools venv, for `LD_PRELOAD`.
@@ -123,17 +88,6 @@ pub fn libfaketime() -> PathBuf {
             .find(|so| so.is_file())
     });
     found.unwrap_or_else(|| panic!("no libfaketime.so.1 under {}", lib.display()))
-}
-
-fn setup(command: &mut Command) {
-    let output = support::run_with_timeout(command, Duration::from_secs(600))
-        .unwrap_or_else(|why| panic!("cannot build the tools venv: {why}"));
-    assert!(
-        output.status.success(),
-        "cannot build the tools venv: {command:?} exited with {}\n{}",
-        output.status,
-        support::describe_output(&output)
-    );
 }
 
 /// One event as `fixtures/events/listener.py` recorded it.

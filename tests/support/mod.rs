@@ -27,9 +27,9 @@ pub const REFERENCE_REQUIREMENT: &str = "supervisor==4.3.0";
 /// `REFERENCE_PYTHON` environment variable names another one.
 pub const DEFAULT_BASE_PYTHON: &str = "python3";
 
-/// Written inside the virtualenv once pip has succeeded; holds the requirement, so a
-/// virtualenv of another pin is rebuilt instead of trusted.
-const COMPLETE_MARKER: &str = "oracle-complete";
+/// Written inside a pinned virtualenv once pip has succeeded; holds the pins, so a
+/// virtualenv of other pins is rebuilt instead of trusted.
+const COMPLETE_MARKER: &str = "pins-complete";
 
 /// The package root (`CARGO_MANIFEST_DIR`).
 pub fn manifest_dir() -> PathBuf {
@@ -54,18 +54,8 @@ pub fn fixtures_dir() -> PathBuf {
 /// created or pip cannot install the reference.
 pub fn reference_venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let target = manifest_dir().join("target");
-        fs::create_dir_all(&target)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", target.display()));
-        let venv = target.join("reference-venv");
-        let _lock = FileLock::exclusive(&target.join("reference-venv.lock"));
-        if !venv_is_complete(&venv) {
-            build_venv(&venv);
-        }
-        venv
-    })
-    .clone()
+    VENV.get_or_init(|| pinned_venv("reference-venv", &[REFERENCE_REQUIREMENT]))
+        .clone()
 }
 
 /// The reference virtualenv's Python interpreter (created on first use).
@@ -73,22 +63,29 @@ pub fn reference_python() -> PathBuf {
     reference_venv().join("bin").join("python")
 }
 
-fn venv_is_complete(venv: &Path) -> bool {
-    fs::read_to_string(venv.join(COMPLETE_MARKER))
-        .map(|pin| pin.trim() == REFERENCE_REQUIREMENT)
-        .unwrap_or(false)
-}
-
-fn build_venv(venv: &Path) {
+/// The virtualenv `target/<name>` holding exactly `requirements` (pip pins), built on
+/// first use under an exclusive `flock` on `target/<name>.lock`; one without a marker
+/// naming these pins (half-built, or of other pins) is rebuilt from scratch.
+pub fn pinned_venv(name: &str, requirements: &[&str]) -> PathBuf {
+    let target = manifest_dir().join("target");
+    fs::create_dir_all(&target)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", target.display()));
+    let venv = target.join(name);
+    let _lock = FileLock::exclusive(&target.join(format!("{name}.lock")));
+    let pins = requirements.join(" ");
+    let marker = venv.join(COMPLETE_MARKER);
+    if fs::read_to_string(&marker).is_ok_and(|found| found.trim() == pins) {
+        return venv;
+    }
     if venv.exists() {
-        fs::remove_dir_all(venv)
+        fs::remove_dir_all(&venv)
             .unwrap_or_else(|e| panic!("cannot remove the incomplete {}: {e}", venv.display()));
     }
     let base_python =
         std::env::var("REFERENCE_PYTHON").unwrap_or_else(|_| DEFAULT_BASE_PYTHON.to_string());
     let mut create = Command::new(&base_python);
-    create.arg("-m").arg("venv").arg(venv);
-    run_setup_step(&mut create, "create the reference virtualenv");
+    create.arg("-m").arg("venv").arg(&venv);
+    run_setup_step(&mut create, &format!("create the virtualenv {name}"));
     let mut install = Command::new(venv.join("bin").join("python"));
     install
         .args([
@@ -98,11 +95,10 @@ fn build_venv(venv: &Path) {
             "--disable-pip-version-check",
             "--quiet",
         ])
-        .arg(REFERENCE_REQUIREMENT);
-    run_setup_step(&mut install, "install the reference with pip");
-    let marker = venv.join(COMPLETE_MARKER);
-    fs::write(&marker, REFERENCE_REQUIREMENT)
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", marker.display()));
+        .args(requirements);
+    run_setup_step(&mut install, &format!("install {pins} with pip"));
+    fs::write(&marker, &pins).unwrap_or_else(|e| panic!("cannot write {}: {e}", marker.display()));
+    venv
 }
 
 fn run_setup_step(command: &mut Command, purpose: &str) {
