@@ -45,10 +45,6 @@ pub struct DaemonArgs {
     pub subreaper: bool,
 }
 
-/// The version supervisord reports (`-v`, `getSupervisorVersion`): the reference
-/// version whose behavior this implementation reproduces.
-pub const VERSION: &str = "4.3.0";
-
 const fn opt(short: Option<char>, long: &'static str, takes_value: bool) -> OptSpec {
     OptSpec {
         short,

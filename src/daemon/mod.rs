@@ -29,7 +29,7 @@ pub fn main(argv: Vec<String>) -> i32 {
             return 0;
         }
         Invocation::Version => {
-            println!("{}", args::VERSION);
+            println!("{}", crate::supervisor::VERSION);
             return 0;
         }
         Invocation::Run(a) => *a,

@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use crate::config::{LogFile, ProcessConfig};
-use crate::daemon::args::VERSION;
 use crate::log::read::{read_range, tail, to_rpc_text, ReadError};
 use crate::log::ActivityLog;
-use crate::supervisor::{Channel, ConfigInfo, Fault, Handle, Mood, ProcessInfo, ProcessResult};
+use crate::supervisor::{
+    Channel, ConfigInfo, Fault, Handle, Mood, ProcessInfo, ProcessResult, VERSION,
+};
 
 use super::xmlrpc::Value;
 

@@ -13,9 +13,8 @@ use hyper::header::{
 };
 use hyper::{Response, StatusCode};
 
-use crate::daemon::args::VERSION;
 use crate::process::ProcessState;
-use crate::supervisor::{Channel, Fault, ProcessInfo};
+use crate::supervisor::{Channel, Fault, ProcessInfo, VERSION};
 
 use super::methods::{read_process_log_text, RpcContext};
 use super::server::{error_response, full, http_date, Body};

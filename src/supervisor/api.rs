@@ -81,6 +81,10 @@ pub enum Fault {
     CantReread(String),
 }
 
+/// The version supervisord reports (`-v`, `getSupervisorVersion`, the web page): the
+/// reference version whose behavior this implementation reproduces.
+pub const VERSION: &str = "4.3.0";
+
 /// The `status` code of a successful entry in a group/all result.
 pub const SUCCESS_CODE: i64 = 80;
 

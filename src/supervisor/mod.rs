@@ -11,7 +11,7 @@ mod handle;
 
 pub use api::{
     describe, epoch_seconds, namespec, stop_time_text, timedelta, Channel, ConfigChanges,
-    ConfigInfo, Fault, Mood, ProcessInfo, ProcessResult, SUCCESS_CODE,
+    ConfigInfo, Fault, Mood, ProcessInfo, ProcessResult, SUCCESS_CODE, VERSION,
 };
 pub use event::Event;
 use event::EventFeed;
