@@ -22,14 +22,25 @@ fn read_pid(d: &Daemon, file: &Path) -> i32 {
     })
 }
 
+/// The pid the fixture's program wrote to `grandchild.pid`.
+fn grandchild_pid(d: &Daemon) -> i32 {
+    read_pid(d, &d.path().join("grandchild.pid"))
+}
+
+/// stopProcess with wait, which must answer true.
+fn stop(d: &Daemon, name: &str) {
+    assert_eq!(
+        d.call("supervisor.stopProcess", &[json!(name)]),
+        json!(true),
+        "stopProcess {name}"
+    );
+}
+
 #[test]
 fn stopsignal_goes_to_the_pid() {
     let d = start(&["usr1"], "stop.conf");
     let pid = d.wait_state("usr1", "RUNNING").pid;
-    assert_eq!(
-        d.call("supervisor.stopProcess", &[json!("usr1")]),
-        json!(true)
-    );
+    stop(&d, "usr1");
     let info = d.wait_state("usr1", "STOPPED");
     assert_eq!(info.pid, 0);
     let kill = d.wait_line("killing usr1 (pid");
@@ -48,10 +59,7 @@ fn stopsignal_goes_to_the_pid() {
 fn stopwaitsecs_escalates_to_sigkill() {
     let d = start(&["stubborn"], "stop.conf");
     let pid = d.wait_state("stubborn", "RUNNING").pid;
-    assert_eq!(
-        d.call("supervisor.stopProcess", &[json!("stubborn")]),
-        json!(true)
-    );
+    stop(&d, "stubborn");
     d.wait_state("stubborn", "STOPPED");
     let lines = d.lines();
     let log = render(&lines);
@@ -82,10 +90,7 @@ fn stopwaitsecs_escalates_to_sigkill() {
 fn a_child_that_dies_of_sigkill_gets_only_one() {
     let d = start(&["stubborn"], "stop.conf");
     d.wait_state("stubborn", "RUNNING");
-    assert_eq!(
-        d.call("supervisor.stopProcess", &[json!("stubborn")]),
-        json!(true)
-    );
+    stop(&d, "stubborn");
     d.wait_state("stubborn", "STOPPED");
     let lines = d.lines();
     let log = render(&lines);
@@ -162,12 +167,9 @@ fn sigkill_is_repeated_every_stopwaitsecs_while_the_child_survives() {
 fn stopasgroup_ends_the_grandchild_too() {
     let d = start(&["group_stop"], "stop.conf");
     let pid = d.wait_state("group_stop", "RUNNING").pid;
-    let grandchild = read_pid(&d, &d.path().join("grandchild.pid"));
+    let grandchild = grandchild_pid(&d);
     assert!(alive(grandchild));
-    assert_eq!(
-        d.call("supervisor.stopProcess", &[json!("group_stop")]),
-        json!(true)
-    );
+    stop(&d, "group_stop");
     d.wait_state("group_stop", "STOPPED");
     let kill = d.wait_line("killing group_stop (pid");
     assert_eq!(
@@ -185,11 +187,8 @@ fn stopasgroup_ends_the_grandchild_too() {
 fn without_stopasgroup_the_grandchild_survives() {
     let d = start(&["pid_stop"], "stop.conf");
     d.wait_state("pid_stop", "RUNNING");
-    let grandchild = read_pid(&d, &d.path().join("grandchild.pid"));
-    assert_eq!(
-        d.call("supervisor.stopProcess", &[json!("pid_stop")]),
-        json!(true)
-    );
+    let grandchild = grandchild_pid(&d);
+    stop(&d, "pid_stop");
     d.wait_state("pid_stop", "STOPPED");
     assert!(
         alive(grandchild),
@@ -202,11 +201,8 @@ fn without_stopasgroup_the_grandchild_survives() {
 fn killasgroup_sigkills_the_whole_group() {
     let d = start(&["group_kill"], "stop.conf");
     let pid = d.wait_state("group_kill", "RUNNING").pid;
-    let grandchild = read_pid(&d, &d.path().join("grandchild.pid"));
-    assert_eq!(
-        d.call("supervisor.stopProcess", &[json!("group_kill")]),
-        json!(true)
-    );
+    let grandchild = grandchild_pid(&d);
+    stop(&d, "group_kill");
     d.wait_state("group_kill", "STOPPED");
     let lines = d.lines();
     let log = render(&lines);
@@ -242,10 +238,7 @@ fn a_child_that_closes_its_pipes_keeps_running_and_stops_normally() {
     );
     assert_eq!(d.wait_state("closed_pipes_exit", "EXITED").exitstatus, 3);
     assert_eq!(d.info("closed_pipes").pid, pid, "still the same process");
-    assert_eq!(
-        d.call("supervisor.stopProcess", &[json!("closed_pipes")]),
-        json!(true)
-    );
+    stop(&d, "closed_pipes");
     d.wait_state("closed_pipes", "STOPPED");
     d.wait_line("stopped: closed_pipes (terminated by SIGTERM)");
 }
